@@ -1,0 +1,17 @@
+# Everyday commands. `cargo run --release` and `cargo test` need nothing else.
+
+# Serve MCP over stdio against the local sandbox tenant
+serve:
+    cargo run --release -- serve --sandbox
+
+# Build the guest plugins to wasm32-wasip2 components
+build-plugins:
+    cd plugins && cargo build --release --workspace --target wasm32-wasip2
+
+# Unit and end-to-end tests
+test:
+    cargo test --workspace
+
+# Formatting and lints, as CI runs them
+lint:
+    bash .ci/run

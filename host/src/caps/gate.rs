@@ -1,0 +1,174 @@
+//! The capability gate: the `send_request` hook of wasmtime-wasi-http, the one
+//! place a plugin's network request is judged. Only `https://graph.microsoft.com`
+//! is reachable, only with a method and path the plugin's grants allow (each
+//! request inside a `$batch` too), and never with the plugin's own
+//! `Authorization` or `Host`. A refusal is `HttpRequestDenied` to the guest
+//! and a PLUGIN_001 naming what was missing to the caller.
+
+use super::call::CallCtx;
+use super::grants::{GraphPolicy, normalize_path};
+use super::upstream::{MAX_BODY, Upstream, UpstreamRequest};
+use crate::errors::{CodedError, ErrorCode};
+use http::{HeaderName, Method, header};
+use http_body_util::{BodyExt, Full, Limited};
+use std::sync::Arc;
+use wasmtime_wasi_http::{DEFAULT_FORBIDDEN_HEADERS, Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+pub const GRAPH_AUTHORITY: &str = "graph.microsoft.com";
+/// Marks a POST the plugin made safe to retry; stripped before sending.
+pub const RETRY_SAFE_HEADER: &str = "x-m365-retry-safe";
+/// Graph's documented limit on requests in one `$batch`.
+const MAX_BATCH: usize = 20;
+
+pub struct Gate {
+    pub upstream: Option<Arc<Upstream>>,
+    pub policy: Arc<GraphPolicy>,
+    pub call: Arc<CallCtx>,
+}
+
+type Pending = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
+type SendFuture = Box<dyn Future<Output = Result<(http::Response<WasiBody>, Pending), HttpError>> + Send>;
+
+impl Gate {
+    fn deny(&self, why: String) -> SendFuture {
+        tracing::warn!(plugin = %self.call.plugin, tool = %self.call.tool, %why, "request refused by the gate");
+        self.call.host_error(CodedError::new(
+            ErrorCode::Plugin001,
+            format!("Plugin `{}` was refused: {why}", self.call.plugin),
+        ));
+        Box::new(async { Err(HttpError::HttpRequestDenied) })
+    }
+
+    /// Checks scheme, authority, method and path; returns the path's
+    /// normalised form or the sentence saying what is missing.
+    fn judge(&self, method: &Method, uri: &http::Uri) -> Result<(), String> {
+        if uri.scheme_str() != Some("https") {
+            return Err(format!("only https is allowed, not {:?}.", uri.scheme_str().unwrap_or("")));
+        }
+        let authority = uri.authority().map(|a| a.as_str()).unwrap_or("");
+        if !authority.eq_ignore_ascii_case(GRAPH_AUTHORITY) {
+            return Err(format!(
+                "host {authority:?} is not granted; a plugin may reach only {GRAPH_AUTHORITY}."
+            ));
+        }
+        let segments = normalize_path(uri.path()).map_err(|e| format!("{} ({e}).", uri.path()))?;
+        if !self.policy.allows(method.as_str(), &segments) {
+            return Err(format!(
+                "its manifest grants no `{method} /{}`; add that grant to the manifest and approve it to allow this request.",
+                segments.join("/")
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every request inside a `$batch` body must itself be granted.
+    fn judge_batch(&self, body: &[u8]) -> Result<(), String> {
+        let v: serde_json::Value = serde_json::from_slice(body).map_err(|_| "its $batch body is not JSON.".to_string())?;
+        let requests = v["requests"].as_array().ok_or("its $batch body has no `requests` array.")?;
+        if requests.len() > MAX_BATCH {
+            return Err(format!("its $batch has {} requests; Graph takes at most {MAX_BATCH}.", requests.len()));
+        }
+        for r in requests {
+            let method = r["method"].as_str().unwrap_or("").to_ascii_uppercase();
+            let url = r["url"].as_str().unwrap_or("");
+            if url.contains("://") {
+                return Err(format!("a $batch request names an absolute URL ({url})."));
+            }
+            let path = url.split('?').next().unwrap_or("");
+            let full = format!("/v1.0/{}", path.trim_start_matches('/'));
+            let method = Method::from_bytes(method.as_bytes()).map_err(|_| "a $batch request has no valid method.".to_string())?;
+            let uri: http::Uri = format!("https://{GRAPH_AUTHORITY}{full}")
+                .parse()
+                .map_err(|_| format!("a $batch request has an unusable URL ({url})."))?;
+            self.judge(&method, &uri).map_err(|why| format!("inside $batch: {why}"))?;
+        }
+        Ok(())
+    }
+}
+
+impl WasiHttpHooks for Gate {
+    fn is_forbidden_header(&mut self, name: &HeaderName) -> bool {
+        if *name == header::AUTHORIZATION || *name == header::COOKIE {
+            self.call.host_error(CodedError::new(
+                ErrorCode::Plugin001,
+                format!(
+                    "Plugin `{}` was refused: it tried to set its own `{name}` header; the host adds credentials itself.",
+                    self.call.plugin
+                ),
+            ));
+            return true;
+        }
+        DEFAULT_FORBIDDEN_HEADERS.contains(name)
+    }
+
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        _options: Option<RequestOptions>,
+        _fut: Pending,
+    ) -> SendFuture {
+        let (parts, body) = request.into_parts();
+        // The Host header wasi-http sets from the authority must agree with it.
+        if let Some(host) = parts.headers.get(header::HOST)
+            && parts.uri.authority().map(|a| a.as_str().as_bytes()) != Some(host.as_bytes())
+        {
+            return self.deny("its Host header does not match the request's authority.".into());
+        }
+        if let Err(why) = self.judge(&parts.method, &parts.uri) {
+            return self.deny(why);
+        }
+        let is_batch = parts.uri.path().eq_ignore_ascii_case("/v1.0/$batch");
+        let Some(upstream) = self.upstream.clone() else {
+            return self.deny("this command runs without a tenant connection.".into());
+        };
+        let call = self.call.clone();
+        let policy = self.policy.clone();
+        Box::new(async move {
+            let body = match Limited::new(body, MAX_BODY).collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) => {
+                    call.host_error(CodedError::new(
+                        ErrorCode::Plugin001,
+                        format!("Plugin `{}` sent a request body over {} MiB.", call.plugin, MAX_BODY / 1024 / 1024),
+                    ));
+                    return Err(HttpError::HttpRequestBodySize(None));
+                }
+            };
+            if is_batch {
+                let gate = Gate { upstream: None, policy, call: call.clone() };
+                if let Err(why) = gate.judge_batch(&body) {
+                    let _ = Box::into_pin(gate.deny(why)).await;
+                    return Err(HttpError::HttpRequestDenied);
+                }
+            }
+            let retry_safe = parts
+                .headers
+                .get(RETRY_SAFE_HEADER)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+            let path_and_query = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+            let req = UpstreamRequest {
+                method: parts.method,
+                path_and_query,
+                headers: parts.headers,
+                body,
+                retry_safe,
+            };
+            match upstream.send(req, &call).await {
+                Ok(resp) => {
+                    let mut builder = http::Response::builder().status(resp.status);
+                    for (k, v) in resp.headers.iter() {
+                        if !DEFAULT_FORBIDDEN_HEADERS.contains(k) && *k != header::SET_COOKIE && *k != header::CONTENT_LENGTH {
+                            builder = builder.header(k, v);
+                        }
+                    }
+                    let body: WasiBody = Full::new(resp.body).map_err(|never| match never {}).boxed_unsync();
+                    let response = builder
+                        .body(body)
+                        .map_err(|e| HttpError::InternalError(Some(e.to_string())))?;
+                    Ok((response, Box::new(async { Ok(()) }) as Pending))
+                }
+                Err(e) => Err(HttpError::InternalError(Some(format!("{}: {}", e.code, e.message)))),
+            }
+        })
+    }
+}

@@ -1,0 +1,119 @@
+//! Configuration from the environment variables the spec names (plus the
+//! plugin and data directories). Secrets are wrapped in `Secret` as soon as
+//! they are read, so no later Debug print can show them.
+
+use crate::secret::Secret;
+use std::path::PathBuf;
+
+/// Where credentials come from.
+#[derive(Clone, Debug)]
+pub enum Credentials {
+    Secret(Secret),
+    Certificate { path: PathBuf, password: Option<Secret> },
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub sandbox: bool,
+    pub sandbox_reset: bool,
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    pub credentials: Option<Credentials>,
+    pub data_dir: PathBuf,
+    pub database_path: PathBuf,
+    pub cache_dir: PathBuf,
+    pub plugin_dir: PathBuf,
+    pub log_level: String,
+    pub log_file: Option<PathBuf>,
+    pub enable_confirmation: bool,
+    pub rate_limit_enabled: bool,
+    pub max_requests_per_minute: u32,
+    pub graph_endpoint: String,
+    pub limits: CallLimits,
+}
+
+/// Bounds on one plugin call.
+#[derive(Clone, Copy, Debug)]
+pub struct CallLimits {
+    pub memory_bytes: usize,
+    pub timeout: std::time::Duration,
+    pub cpu: std::time::Duration,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn flag(name: &str, default: bool) -> bool {
+    match var(name).map(|v| v.to_ascii_lowercase()) {
+        Some(v) => matches!(v.as_str(), "1" | "true" | "yes" | "on"),
+        None => default,
+    }
+}
+
+fn number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    var(name).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+impl Config {
+    /// Reads the environment. `sandbox` comes from the command line.
+    pub fn from_env(sandbox: bool, sandbox_reset: bool) -> Config {
+        let home = var("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+        let data_home = var("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join(".local/share"));
+        let cache_home = var("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join(".cache"));
+        let database_path = var("DATABASE_PATH")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_home.join("m365-admin").join("m365_admin.db"));
+        // Everything that belongs with the database lives beside it.
+        let data_dir = var("M365_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| {
+            database_path
+                .parent()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("."))
+        });
+        let credentials = if let Some(path) = var("AZURE_CERTIFICATE_PATH") {
+            Some(Credentials::Certificate {
+                path: PathBuf::from(path),
+                password: var("AZURE_CERTIFICATE_PASSWORD").map(Secret::new),
+            })
+        } else {
+            var("AZURE_CLIENT_SECRET").map(|s| Credentials::Secret(Secret::new(s)))
+        };
+        Config {
+            sandbox,
+            sandbox_reset,
+            tenant_id: var("AZURE_TENANT_ID"),
+            client_id: var("AZURE_CLIENT_ID"),
+            credentials,
+            plugin_dir: var("M365_PLUGIN_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("plugins")),
+            cache_dir: var("M365_CACHE_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| cache_home.join("m365-admin")),
+            data_dir,
+            database_path,
+            log_level: var("LOG_LEVEL").unwrap_or_else(|| "info".into()),
+            log_file: var("LOG_FILE").map(PathBuf::from),
+            enable_confirmation: flag("ENABLE_OPERATION_CONFIRMATION", true),
+            rate_limit_enabled: flag("RATE_LIMIT_ENABLED", true),
+            max_requests_per_minute: number("MAX_REQUESTS_PER_MINUTE", 60u32).max(1),
+            graph_endpoint: var("M365_GRAPH_ENDPOINT")
+                .unwrap_or_else(|| "https://graph.microsoft.com".into()),
+            limits: CallLimits {
+                memory_bytes: number("M365_PLUGIN_MEMORY_MB", 256usize) * 1024 * 1024,
+                timeout: std::time::Duration::from_secs(number("M365_CALL_TIMEOUT_SECS", 600u64)),
+                cpu: std::time::Duration::from_millis(number("M365_PLUGIN_CPU_MS", 10_000u64)),
+            },
+        }
+    }
+
+    /// The sandbox tenant's state lives beside the database.
+    pub fn sandbox_dir(&self) -> PathBuf {
+        self.data_dir.join("sandbox")
+    }
+}

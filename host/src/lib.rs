@@ -1,0 +1,14 @@
+//! m365-admin: an MCP server that administers a small Microsoft 365 tenant
+//! through sandboxed WebAssembly plugins. This crate is the trusted side:
+//! credentials, the capability gate, the plugin runtime and the MCP edge.
+
+pub mod app;
+pub mod auth;
+pub mod caps;
+pub mod config;
+pub mod errors;
+pub mod http_client;
+pub mod logging;
+pub mod mcp;
+pub mod plugins;
+pub mod secret;

@@ -1,0 +1,180 @@
+//! The MCP edge (rmcp over stdio): plugin tools with annotations and
+//! structured results, the host's and plugins' resources, and progress. A
+//! tool that ran and failed is a result with `isError` and the coded error
+//! (the model reads it); protocol errors are only for requests that cannot be
+//! routed.
+
+use crate::app::App;
+use crate::caps::call::Progress;
+use crate::errors::CodedError;
+use rmcp::model::*;
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+#[derive(Clone)]
+pub struct Server {
+    app: Arc<App>,
+}
+
+impl Server {
+    pub fn new(app: Arc<App>) -> Server {
+        Server { app }
+    }
+
+    fn tools(&self) -> Vec<Tool> {
+        self.app
+            .registry
+            .tools
+            .values()
+            .map(|e| {
+                let a = &e.tool.annotations;
+                let mut annotations = ToolAnnotations::default();
+                annotations.title = e.tool.title.clone();
+                annotations.read_only_hint = Some(a.read_only);
+                annotations.destructive_hint = Some(a.destructive);
+                annotations.idempotent_hint = Some(a.idempotent);
+                annotations.open_world_hint = Some(a.open_world);
+                let mut tool = Tool::new(e.tool.name.clone(), e.tool.description.clone(), Arc::new(e.input_schema.clone()));
+                tool.title = e.tool.title.clone();
+                tool.output_schema = e.output_schema.clone().map(Arc::new);
+                tool.annotations = Some(annotations);
+                tool
+            })
+            .collect()
+    }
+}
+
+/// The result a client sees for a coded error.
+pub fn error_result(e: &CodedError) -> CallToolResult {
+    let mut r = CallToolResult::error(vec![ContentBlock::text(e.to_string())]);
+    r.structured_content = Some(e.to_json());
+    r
+}
+
+pub fn success_result(v: Value) -> CallToolResult {
+    let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+    let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
+    if v.is_object() {
+        r.structured_content = Some(v);
+    }
+    r
+}
+
+impl ServerHandler for Server {
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .enable_resources()
+            .enable_resources_list_changed()
+            .build();
+        let mut info = ServerConfig::new(capabilities);
+        info.server_info = Implementation::new("m365-admin", env!("CARGO_PKG_VERSION"));
+        info.instructions = Some(
+            "Administers one Microsoft 365 tenant: users and mailboxes, and more as plugins add them. Read m365://health to see which tenant (sandbox or live) and which plugins are loaded. Errors carry a code (e.g. INPUT_001) and say what to do.".into(),
+        );
+        info
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(self.tools()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let args = request.arguments.map(Value::Object).unwrap_or(json!({}));
+        let token = context.meta.get_progress_token();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Progress>();
+        let forward = token.map(|token| {
+            let peer = context.peer.clone();
+            tokio::spawn(async move {
+                while let Some(p) = rx.recv().await {
+                    let mut param = ProgressNotificationParam::new(token.clone(), p.done as f64);
+                    param.total = p.total.map(|t| t as f64);
+                    param.message = Some(p.message);
+                    if peer.notify_progress(param).await.is_err() {
+                        break;
+                    }
+                }
+            })
+        });
+        let progress = forward.is_some().then_some(tx);
+        let outcome = tokio::select! {
+            r = self.app.call_tool(&request.name, args, progress) => Some(r),
+            _ = context.ct.cancelled() => None,
+        };
+        if let Some(f) = forward {
+            // Let queued progress reach the client before the result does.
+            let _ = f.await;
+        }
+        let result = match outcome {
+            Some(Ok(v)) => success_result(v),
+            Some(Err(e)) => error_result(&e),
+            None => error_result(&CodedError::new(crate::errors::ErrorCode::Plugin001, "The call was cancelled by the client; the plugin was stopped.")),
+        };
+        Ok(CallToolResponse::Complete(result))
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let mut resources = vec![
+            Resource::new("m365://health", "MCP Server Health Status")
+                .with_description("Status, authentication, Graph connectivity, tenant and loaded plugins")
+                .with_mime_type("application/json"),
+        ];
+        for r in self.app.list_resources().await {
+            let mut res = Resource::new(r.uri, r.name).with_mime_type(r.mime_type);
+            if let Some(d) = r.description {
+                res = res.with_description(d);
+            }
+            resources.push(res);
+        }
+        Ok(ListResourcesResult::with_all_items(resources))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let templates = self
+            .app
+            .registry
+            .plugins
+            .values()
+            .flat_map(|p| p.info.resource_templates.iter())
+            .map(|t| {
+                ResourceTemplate::new(t.uri_template.clone(), t.name.clone())
+                    .with_description(t.description.clone())
+                    .with_mime_type(t.mime_type.clone())
+            })
+            .collect();
+        Ok(ListResourceTemplatesResult::with_all_items(templates))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        match self.app.read_resource(&request.uri).await {
+            Ok((mime, text)) => Ok(ReadResourceResponse::Complete(ReadResourceResult::new(vec![
+                ResourceContents::text(text, request.uri.clone()).with_mime_type(mime),
+            ]))),
+            Err(e) => Err(McpError::invalid_params(e.to_string(), Some(e.to_json()))),
+        }
+    }
+}

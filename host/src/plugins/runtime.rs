@@ -1,0 +1,378 @@
+//! Runs plugins: one wasmtime engine, components compiled once and cached on
+//! disk (keyed by the component's digest and the engine's compatibility
+//! hash), an `InstancePre` per plugin, and a fresh store per call with a
+//! memory limit, a CPU budget (epoch ticks spent in wasm) and a wall-clock
+//! deadline. A plugin that traps, loops or exhausts memory fails that call
+//! with PLUGIN_001; nothing of it survives into the next call.
+
+use crate::caps::call::{CallCtx, Progress};
+use crate::caps::gate::Gate;
+use crate::caps::upstream::Upstream;
+use crate::config::CallLimits;
+use crate::errors::{CodedError, ErrorCode};
+use crate::plugins::manifest::Policy;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, ResourceLimiter, Store, Trap, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        world: "plugin",
+        path: "../wit",
+        imports: { default: async | trappable },
+        exports: { default: async },
+    });
+}
+
+use bindings::m365::plugin::host::LogLevel;
+pub use bindings::m365::plugin::types::{PluginInfo, Resource, ResourceContents, ToolError};
+
+/// How often the epoch advances; the unit of the CPU budget.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Memory bound of one plugin instance; records whether the plugin hit it so
+/// the resulting trap can be explained.
+struct MemoryLimit {
+    max: usize,
+    hit: bool,
+}
+
+impl ResourceLimiter for MemoryLimit {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max {
+            self.hit = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// Everything one plugin instance can touch.
+pub struct PluginState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    memory: MemoryLimit,
+    gate: Gate,
+    call: Arc<CallCtx>,
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for PluginState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.gate,
+        }
+    }
+}
+
+impl bindings::m365::plugin::types::Host for PluginState {}
+
+impl bindings::m365::plugin::host::Host for PluginState {
+    async fn progress(&mut self, done: u64, total: Option<u64>, message: String) -> wasmtime::Result<()> {
+        let message: String = crate::secret::redact(&message).chars().take(500).collect();
+        self.call.progress(Progress { done, total, message });
+        Ok(())
+    }
+
+    async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
+        let message: String = crate::secret::redact(&message).chars().take(2000).collect();
+        let plugin = &self.call.plugin;
+        match level {
+            LogLevel::Trace => tracing::trace!(%plugin, "{message}"),
+            LogLevel::Debug => tracing::debug!(%plugin, "{message}"),
+            LogLevel::Info => tracing::info!(%plugin, "{message}"),
+            LogLevel::Warn => tracing::warn!(%plugin, "{message}"),
+            LogLevel::Error => tracing::error!(%plugin, "{message}"),
+        }
+        Ok(())
+    }
+
+    async fn now(&mut self) -> wasmtime::Result<u64> {
+        Ok(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0))
+    }
+
+    async fn sleep(&mut self, ms: u32) -> wasmtime::Result<()> {
+        let until = (tokio::time::Instant::now() + Duration::from_millis(ms.into())).min(self.call.deadline);
+        tokio::time::sleep_until(until).await;
+        Ok(())
+    }
+}
+
+/// One export of the plugin to invoke.
+enum Op<'a> {
+    Describe,
+    Call { tool: &'a str, args: &'a str },
+    Read(&'a str),
+    List,
+}
+
+enum Out {
+    Info(PluginInfo),
+    Text(String),
+    Contents(ResourceContents),
+    Resources(Vec<Resource>),
+}
+
+/// A plugin ready to instantiate.
+pub struct Prepared {
+    pre: bindings::PluginPre<PluginState>,
+    policy: Arc<crate::caps::grants::GraphPolicy>,
+}
+
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<PluginState>,
+    cache_dir: PathBuf,
+    limits: CallLimits,
+    upstream: Option<Arc<Upstream>>,
+}
+
+impl Runtime {
+    pub fn new(cache_dir: PathBuf, limits: CallLimits, upstream: Option<Arc<Upstream>>) -> wasmtime::Result<Runtime> {
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        config.max_wasm_stack(1 << 20);
+        let engine = Engine::new(&config)?;
+        let ticker = engine.weak();
+        std::thread::Builder::new()
+            .name("m365-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = ticker.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(TICK);
+                }
+            })?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        bindings::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        Ok(Runtime {
+            engine,
+            linker,
+            cache_dir,
+            limits,
+            upstream,
+        })
+    }
+
+    /// Compiles (or loads from the cache) and links a component.
+    pub fn prepare(&self, digest: &str, wasm: &[u8], policy: Policy) -> wasmtime::Result<Prepared> {
+        let component = self.component(digest, wasm)?;
+        let pre = self.linker.instantiate_pre(&component)?;
+        Ok(Prepared {
+            pre: bindings::PluginPre::new(pre)?,
+            policy: Arc::new(policy.graph),
+        })
+    }
+
+    fn component(&self, digest: &str, wasm: &[u8]) -> wasmtime::Result<Component> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut h);
+        env!("CARGO_PKG_VERSION").hash(&mut h);
+        let path = self.cache_dir.join(format!("{digest}-{:016x}.cwasm", h.finish()));
+        if path.exists() {
+            // SAFETY: the file was written by `Component::serialize` of this
+            // same engine configuration (the name carries its compatibility
+            // hash) into the user's own cache directory.
+            match unsafe { Component::deserialize_file(&self.engine, &path) } {
+                Ok(c) => return Ok(c),
+                Err(e) => tracing::warn!(path = %path.display(), error = %e, "compiled plugin cache unusable; recompiling"),
+            }
+        }
+        let component = Component::new(&self.engine, wasm)?;
+        if let Err(e) = write_cache(&path, &component.serialize()?) {
+            tracing::warn!(path = %path.display(), error = %e, "could not cache the compiled plugin");
+        }
+        Ok(component)
+    }
+
+    fn store(&self, prepared: &Prepared, call: Arc<CallCtx>) -> Store<PluginState> {
+        // No preopened directories, environment, arguments or sockets: the
+        // std-required WASI interfaces are present but grant nothing.
+        let mut wasi = WasiCtx::builder();
+        wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        let gate = Gate {
+            upstream: self.upstream.clone(),
+            policy: prepared.policy.clone(),
+            call: call.clone(),
+        };
+        let state = PluginState {
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            memory: MemoryLimit {
+                max: self.limits.memory_bytes,
+                hit: false,
+            },
+            gate,
+            call,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.memory);
+        let budget = (self.limits.cpu.as_millis() / TICK.as_millis()).max(1) as u64;
+        let mut spent = 0u64;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            spent += 1;
+            if spent > budget {
+                Err(Trap::Interrupt.into())
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store
+    }
+
+    /// Runs `op` against a fresh instance within the call's limits, turning
+    /// traps, timeouts and host refusals into coded errors.
+    async fn run(&self, prepared: &Prepared, call: Arc<CallCtx>, what: &str, op: Op<'_>) -> Result<Out, CodedError> {
+        let mut store = self.store(prepared, call.clone());
+        let plugin = call.plugin.clone();
+        let outcome = tokio::time::timeout(self.limits.timeout, async {
+            let instance = prepared.pre.instantiate_async(&mut store).await?;
+            let tools = instance.m365_plugin_tools();
+            wasmtime::Result::<Result<Out, ToolError>>::Ok(match op {
+                Op::Describe => Ok(Out::Info(tools.call_describe(&mut store).await?)),
+                Op::Call { tool, args } => tools.call_call(&mut store, tool, args).await?.map(Out::Text),
+                Op::Read(uri) => tools.call_read_resource(&mut store, uri).await?.map(Out::Contents),
+                Op::List => Ok(Out::Resources(tools.call_list_resources(&mut store).await?)),
+            })
+        })
+        .await;
+        let hit_memory = store.data().memory.hit;
+        let result = match outcome {
+            Err(_) => Err(CodedError::new(
+                ErrorCode::Plugin001,
+                format!(
+                    "Plugin `{plugin}` did not finish {what} within {} s and was stopped. Try again; if it keeps happening, report it to the plugin's author.",
+                    self.limits.timeout.as_secs()
+                ),
+            )),
+            Ok(Err(trap)) => Err(explain_trap(&plugin, what, &trap, hit_memory, &self.limits)),
+            Ok(Ok(Err(tool_error))) => Err(from_tool_error(&plugin, tool_error)),
+            Ok(Ok(Ok(v))) => Ok(v),
+        };
+        // A refusal or failure the host saw on the plugin's behalf is the real
+        // cause, whatever the plugin made of it.
+        match result {
+            Err(mut e) => {
+                if let Some(host) = call.take_host_error() {
+                    e = host;
+                }
+                if let Some(note) = call.take_retry_note() {
+                    e.message = format!("{} {note}", e.message);
+                }
+                Err(e)
+            }
+            ok => ok,
+        }
+    }
+
+    pub async fn describe(&self, prepared: &Prepared, name: &str) -> Result<PluginInfo, CodedError> {
+        let call = Arc::new(CallCtx::new(name, "describe", deadline(self.limits.timeout), None));
+        match self.run(prepared, call, "describe", Op::Describe).await? {
+            Out::Info(i) => Ok(i),
+            _ => unreachable!("describe returns plugin info"),
+        }
+    }
+
+    pub async fn call(&self, prepared: &Prepared, call: Arc<CallCtx>, args: &str) -> Result<String, CodedError> {
+        let tool = call.tool.clone();
+        match self.run(prepared, call, &format!("running `{tool}`"), Op::Call { tool: &tool, args }).await? {
+            Out::Text(t) => Ok(t),
+            _ => unreachable!("call returns text"),
+        }
+    }
+
+    pub async fn read_resource(&self, prepared: &Prepared, call: Arc<CallCtx>, uri: &str) -> Result<ResourceContents, CodedError> {
+        match self.run(prepared, call, "reading a resource", Op::Read(uri)).await? {
+            Out::Contents(c) => Ok(c),
+            _ => unreachable!("read-resource returns contents"),
+        }
+    }
+
+    pub async fn list_resources(&self, prepared: &Prepared, call: Arc<CallCtx>) -> Result<Vec<Resource>, CodedError> {
+        match self.run(prepared, call, "listing resources", Op::List).await? {
+            Out::Resources(r) => Ok(r),
+            _ => unreachable!("list-resources returns resources"),
+        }
+    }
+
+    pub fn limits(&self) -> CallLimits {
+        self.limits
+    }
+}
+
+pub fn deadline(timeout: Duration) -> tokio::time::Instant {
+    tokio::time::Instant::now() + timeout
+}
+
+fn write_cache(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+fn explain_trap(plugin: &str, what: &str, trap: &wasmtime::Error, hit_memory: bool, limits: &CallLimits) -> CodedError {
+    let reason = if hit_memory {
+        format!("it tried to use more than its {} MiB of memory", limits.memory_bytes / 1024 / 1024)
+    } else {
+        match trap.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => format!("it ran longer than its CPU budget of {} ms", limits.cpu.as_millis()),
+            Some(Trap::StackOverflow) => "it exhausted its stack".to_string(),
+            Some(t) => format!("it crashed ({t})"),
+            None => format!("it failed ({})", crate::secret::redact(&format!("{trap:#}")).lines().next().unwrap_or("")),
+        }
+    };
+    CodedError::new(
+        ErrorCode::Plugin001,
+        format!("Plugin `{plugin}` was stopped while {what}: {reason}. Other tools are unaffected; report this to the plugin's author."),
+    )
+}
+
+fn from_tool_error(plugin: &str, e: ToolError) -> CodedError {
+    let details = e.details.as_deref().and_then(|d| serde_json::from_str(d).ok());
+    match ErrorCode::parse(&e.code) {
+        Some(code) => CodedError {
+            code,
+            message: crate::secret::redact(&e.message),
+            retry_after: e.retry_after,
+            details,
+        },
+        None => CodedError::new(
+            ErrorCode::Plugin001,
+            format!(
+                "Plugin `{plugin}` returned an undocumented error code {:?}: {}",
+                e.code,
+                crate::secret::redact(&e.message)
+            ),
+        ),
+    }
+}

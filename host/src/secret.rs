@@ -1,0 +1,145 @@
+//! Secrets and their redaction, in one place. Every value registered here
+//! (client secret, certificate password, access tokens as they are issued) is
+//! replaced by `[REDACTED]` wherever `redact` is applied: the log writer,
+//! error messages and tool results. Bearer values and JWT-shaped strings are
+//! redacted even when they were never registered.
+
+use std::fmt;
+use std::sync::{OnceLock, RwLock};
+
+pub const REDACTED: &str = "[REDACTED]";
+
+/// A secret string: its Debug and Display never show the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps and registers the value so that it is redacted everywhere.
+    pub fn new(value: impl Into<String>) -> Self {
+        let value = value.into();
+        register(&value);
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+fn registry() -> &'static RwLock<Vec<String>> {
+    static KNOWN: OnceLock<RwLock<Vec<String>>> = OnceLock::new();
+    KNOWN.get_or_init(|| RwLock::new(Vec::new()))
+}
+
+/// Adds a value to the set that `redact` removes. Very short values are not
+/// registered: redacting every "a" would make logs unreadable and protect
+/// nothing.
+pub fn register(value: &str) {
+    if value.len() < 6 {
+        return;
+    }
+    let mut known = registry().write().unwrap_or_else(|e| e.into_inner());
+    if !known.iter().any(|k| k == value) {
+        known.push(value.to_string());
+        // Longest first, so a secret that contains another is removed whole.
+        known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+    }
+}
+
+/// Returns `text` with every registered secret, bearer value and JWT removed.
+pub fn redact(text: &str) -> String {
+    let mut out = text.to_string();
+    {
+        let known = registry().read().unwrap_or_else(|e| e.into_inner());
+        for k in known.iter() {
+            if out.contains(k.as_str()) {
+                out = out.replace(k.as_str(), REDACTED);
+            }
+        }
+    }
+    redact_shapes(&out)
+}
+
+/// Removes what looks like a credential whatever its source: the value after
+/// `Bearer `, and three-part base64url strings that start like a JWT header.
+fn redact_shapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = find_credential(rest) {
+        let (start, len) = pos;
+        out.push_str(&rest[..start]);
+        out.push_str(REDACTED);
+        rest = &rest[start + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn find_credential(text: &str) -> Option<(usize, usize)> {
+    let is_token_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=');
+    let bearer = text
+        .char_indices()
+        .filter(|(i, _)| text[*i..].len() >= 7 && text[*i..*i + 7].eq_ignore_ascii_case("bearer "))
+        .map(|(i, _)| i + 7)
+        .find(|&i| text[i..].starts_with(|c: char| is_token_char(c)) && !text[i..].starts_with(REDACTED));
+    let jwt = text.find("eyJ").filter(|&i| {
+        let candidate: String = text[i..].chars().take_while(|&c| is_token_char(c)).collect();
+        candidate.matches('.').count() >= 2 && candidate.len() >= 20
+    });
+    let start = match (bearer, jwt) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b)?,
+    };
+    let len = text[start..]
+        .chars()
+        .take_while(|&c| is_token_char(c))
+        .map(char::len_utf8)
+        .sum();
+    Some((start, len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registered_values_are_removed_everywhere() {
+        let s = Secret::new("sentinel-client-secret-4711");
+        assert_eq!(format!("{s:?} {s}"), "[REDACTED] [REDACTED]");
+        assert_eq!(
+            redact("secret=sentinel-client-secret-4711&x=1"),
+            "secret=[REDACTED]&x=1"
+        );
+    }
+
+    #[test]
+    fn shapes_are_removed_without_registration() {
+        let cases = [
+            ("Authorization: Bearer abc.def-ghi", "Authorization: Bearer [REDACTED]"),
+            ("token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig end", "token [REDACTED] end"),
+            ("no secrets here", "no secrets here"),
+            ("bearer ", "bearer "),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact(input), want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn short_values_are_not_registered() {
+        register("abc");
+        assert_eq!(redact("abc abc"), "abc abc");
+    }
+}

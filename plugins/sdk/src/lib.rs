@@ -1,0 +1,70 @@
+//! Guest-side SDK for m365-admin plugins.
+//!
+//! A plugin is a `cdylib` crate built for `wasm32-wasip2`. It implements
+//! [`Plugin`] and exports it with one line:
+//!
+//! ```ignore
+//! struct UsersPlugin;
+//! impl m365_plugin_sdk::Plugin for UsersPlugin { /* name, version, tools */ }
+//! m365_plugin_sdk::export_plugin!(UsersPlugin);
+//! ```
+//!
+//! What the SDK gives a plugin:
+//! - [`Tool`]: a tool declared from Rust types; the input schema is derived
+//!   with `schemars`, arguments are deserialized into the type before the
+//!   handler runs (a failure there is `INPUT_001` naming the field).
+//! - [`ToolError`] with one constructor per documented error code.
+//! - [`host`]: progress, logging, clock and sleep from the host.
+//! - [`graph::Graph`]: a blocking Microsoft Graph client over `wasi:http`
+//!   (the host adds the token; a plugin never sets `Authorization`).
+//! - [`http`]: the raw `wasi:http` request used underneath (no conveniences).
+//! - [`text`]: OData literal escaping, path-segment and query encoding,
+//!   e-mail address validation.
+
+extern crate self as m365_plugin_sdk;
+
+/// Bindings generated from `wit/plugin.wit` (world `plugin`).
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "plugin",
+        path: "../../wit",
+        pub_export_macro: true,
+        export_macro_name: "export",
+        default_bindings_module: "m365_plugin_sdk::bindings",
+    });
+}
+
+pub mod error;
+pub mod graph;
+pub mod host;
+pub mod http;
+pub mod plugin;
+pub mod text;
+pub mod tool;
+
+pub use error::{ToolError, codes};
+pub use graph::{Graph, GraphError};
+pub use plugin::{Plugin, Resource, ResourceContents, ResourceTemplate};
+pub use tool::{Annotations, Tool};
+
+// Re-exported so plugins derive with the same versions the SDK uses.
+pub use schemars;
+pub use serde;
+pub use serde_json;
+pub use serde_json::{Value, json};
+
+/// Exports a type implementing [`Plugin`] as the component's `tools` interface.
+///
+/// Use it once per plugin crate, at the crate root:
+/// `m365_plugin_sdk::export_plugin!(UsersPlugin);`
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ty) => {
+        const _: () = {
+            #[doc(hidden)]
+            type __M365PluginExports = $crate::plugin::Exports<$plugin>;
+    $crate::bindings::export!(__M365PluginExports with_types_in $crate::bindings);
+        };
+    };
+}

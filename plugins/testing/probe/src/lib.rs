@@ -1,0 +1,194 @@
+//! A test plugin for the host's gate and sandbox tests: raw HTTP, runaway
+//! loops, memory and stack exhaustion, a panic, an echo and a progress flood.
+//! Never ship it.
+
+use m365_plugin_sdk::http::{self, Request};
+use m365_plugin_sdk::{Annotations, Plugin, Tool, ToolError};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::hint::black_box;
+
+pub struct Probe;
+
+/// Largest response body the `http` tool reads.
+const MAX_BODY: usize = 8 << 20;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpArgs {
+    /// Any method token, sent as given.
+    #[schemars(length(min = 1, max = 32))]
+    pub method: String,
+    /// Absolute URL `scheme://authority/path?query`, sent without normalisation.
+    #[schemars(length(min = 1, max = 8192))]
+    pub url: String,
+    /// Request headers, sent as given (Authorization and Host included).
+    pub headers: Option<BTreeMap<String, String>>,
+    /// Request body.
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EchoArgs {
+    /// Any JSON value.
+    pub value: Value,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FloodArgs {
+    /// Number of progress notifications to send.
+    pub n: u32,
+}
+
+/// Splits `scheme://authority/path?query` without touching the path.
+pub fn split_url(url: &str) -> Option<(String, String, String)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let path = if path.starts_with('?') {
+        format!("/{path}")
+    } else {
+        path.to_string()
+    };
+    (!scheme.is_empty() && !authority.is_empty())
+        .then(|| (scheme.to_string(), authority.to_string(), path))
+}
+
+fn http_tool(args: HttpArgs) -> Result<Value, ToolError> {
+    let (scheme, authority, path_with_query) = split_url(&args.url).ok_or_else(|| {
+        ToolError::input(
+            Some("url"),
+            "url must be absolute: scheme://authority/path; fix it and call again.",
+        )
+    })?;
+    let req = Request {
+        method: args.method,
+        scheme,
+        authority,
+        path_with_query,
+        headers: args.headers.unwrap_or_default().into_iter().collect(),
+        body: args.body.map(String::into_bytes),
+    };
+    match http::send(&req, MAX_BODY) {
+        Ok(resp) => Ok(http::response_json(&resp)),
+        // PLUGIN_001 for HttpRequestDenied and refused headers, GRAPH_001 otherwise.
+        Err(e) => Err(e.to_tool_error(&req.authority)),
+    }
+}
+
+fn spin(_: Empty) -> Result<Value, ToolError> {
+    let mut i: u64 = 0;
+    loop {
+        i = black_box(i.wrapping_add(1));
+    }
+}
+
+fn hog(_: Empty) -> Result<Value, ToolError> {
+    let mut chunks: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let mut chunk = vec![0u8; 1 << 20];
+        // Touch every page so the memory is really committed.
+        for b in chunk.iter_mut().step_by(4096) {
+            *b = 1;
+        }
+        chunks.push(black_box(chunk));
+        black_box(&chunks);
+    }
+}
+
+fn crash(_: Empty) -> Result<Value, ToolError> {
+    panic!("probe: crash requested");
+}
+
+fn echo(args: EchoArgs) -> Result<Value, ToolError> {
+    Ok(json!({ "value": args.value }))
+}
+
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    let frame = black_box([depth; 64]);
+    // Never true; keeps the compiler from proving the recursion endless.
+    if black_box(depth) == u64::MAX {
+        return frame[0];
+    }
+    black_box(recurse(black_box(depth + 1))).wrapping_add(frame[(depth % 64) as usize])
+}
+
+fn stack(_: Empty) -> Result<Value, ToolError> {
+    Ok(json!({ "depth": recurse(0) }))
+}
+
+fn progress_flood(args: FloodArgs) -> Result<Value, ToolError> {
+    for i in 0..args.n {
+        m365_plugin_sdk::host::progress(u64::from(i) + 1, u64::from(args.n), "flood");
+    }
+    Ok(json!({ "sent": args.n }))
+}
+
+impl Plugin for Probe {
+    const NAME: &'static str = "probe";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    fn tools() -> Vec<Tool> {
+        let ro = Annotations::default().read_only();
+        vec![
+            Tool::new(
+                "http",
+                "Send one raw HTTP request through wasi:http.",
+                http_tool,
+            )
+            .annotations(ro.open_world()),
+            Tool::new("spin", "Loop forever.", spin).annotations(ro),
+            Tool::new("hog", "Allocate memory without bound.", hog).annotations(ro),
+            Tool::new("crash", "Panic (traps).", crash).annotations(ro),
+            Tool::new("echo", "Return the value given.", echo).annotations(ro.idempotent()),
+            Tool::new("stack", "Recurse without bound.", stack).annotations(ro),
+            Tool::new(
+                "progress_flood",
+                "Send n progress notifications.",
+                progress_flood,
+            )
+            .annotations(ro.idempotent()),
+        ]
+    }
+}
+
+m365_plugin_sdk::export_plugin!(Probe);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_without_normalising() {
+        assert_eq!(
+            split_url("https://graph.microsoft.com/v1.0/users/../groups").unwrap(),
+            (
+                "https".into(),
+                "graph.microsoft.com".into(),
+                "/v1.0/users/../groups".into()
+            )
+        );
+        assert_eq!(
+            split_url("http://127.0.0.1:8080?x=1").unwrap(),
+            ("http".into(), "127.0.0.1:8080".into(), "/?x=1".into())
+        );
+        assert_eq!(split_url("https://evil.example").unwrap().2, "/");
+        assert_eq!(
+            split_url("https://h/v1.0/%2e%2e/%252e").unwrap().2,
+            "/v1.0/%2e%2e/%252e"
+        );
+        assert!(split_url("/relative").is_none());
+        assert!(split_url("https:///x").is_none());
+    }
+}

@@ -1,0 +1,81 @@
+//! The shared state of one running sandbox: its registration, tenant store, tuning, faults and
+//! the log of requests tests can read.
+
+use std::sync::Mutex;
+
+use serde::Serialize;
+use url::Url;
+
+use crate::faults::Faults;
+use crate::state::Store;
+use crate::token::RegisteredCert;
+use crate::{AppRegistration, Tuning};
+
+/// One token or Graph request, as `GET /_sandbox/requests` reports it. Never holds the
+/// `Authorization` value or a form body.
+#[derive(Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RequestRecord {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub status: u16,
+    pub client_request_id: Option<String>,
+    pub has_authorization: bool,
+    pub at: String,
+}
+
+pub(crate) struct App {
+    pub reg: AppRegistration,
+    pub cert: Option<RegisteredCert>,
+    pub base_url: Url,
+    pub tuning: Mutex<Tuning>,
+    pub store: Store,
+    pub faults: Faults,
+    pub requests: Mutex<Vec<RequestRecord>>,
+    /// Key for the HS256 signature of issued access tokens; new per process.
+    pub token_key: [u8; 32],
+}
+
+impl App {
+    pub fn new(
+        reg: AppRegistration,
+        cert: Option<RegisteredCert>,
+        base_url: Url,
+        tuning: Tuning,
+        store: Store,
+    ) -> Self {
+        let mut token_key = [0u8; 32];
+        if openssl::rand::rand_bytes(&mut token_key).is_err() {
+            // Fall back to two v4 UUIDs (also from the OS RNG).
+            token_key[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+            token_key[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        }
+        App {
+            reg,
+            cert,
+            base_url,
+            tuning: Mutex::new(tuning),
+            store,
+            faults: Faults::default(),
+            requests: Mutex::new(Vec::new()),
+            token_key,
+        }
+    }
+
+    pub fn tuning(&self) -> Tuning {
+        self.tuning.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn record(&self, record: RequestRecord) {
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(record);
+    }
+
+    /// `{base}v1.0/`, for `@odata.context` and `@odata.nextLink`.
+    pub fn graph_root(&self) -> String {
+        format!("{}v1.0/", self.base_url)
+    }
+}

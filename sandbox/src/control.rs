@@ -1,0 +1,139 @@
+//! The control API for tests, under `/_sandbox/` (no auth, never under `/v1.0`): the request
+//! log, fault injection, SKU seats, tuning, and a view of the tenant state.
+
+use std::time::Duration;
+
+use http::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::errors::{Reply, rfc3339};
+use crate::faults::Fault;
+use crate::state::MailboxState;
+
+fn error(status: StatusCode, message: impl Into<String>) -> Reply {
+    Reply::json(status, json!({"error": message.into()}))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Reply> {
+    serde_json::from_slice(body).map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid body: {e}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Seats {
+    enabled: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TuningPatch {
+    mailbox_provisioning_delay_ms: Option<u64>,
+    token_lifetime_secs: Option<u64>,
+    latency_ms: Option<u64>,
+}
+
+pub(crate) fn handle(app: &App, method: &Method, segs: &[String], body: &[u8]) -> Reply {
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let result = match (method.clone(), segs.as_slice()) {
+        (Method::GET, ["requests"]) => {
+            let log = app.requests.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            Ok(Reply::ok(json!(log)))
+        }
+        (Method::DELETE, ["requests"]) => {
+            app.requests.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            Ok(Reply::no_content())
+        }
+        (Method::GET, ["faults"]) => Ok(Reply::ok(json!(app.faults.list()))),
+        (Method::POST, ["faults"]) => parse::<Fault>(body).and_then(|f| {
+            let echo = json!(f);
+            app.faults
+                .add(f)
+                .map(|()| Reply::json(StatusCode::CREATED, echo))
+                .map_err(|e| error(StatusCode::BAD_REQUEST, e))
+        }),
+        (Method::DELETE, ["faults"]) => {
+            app.faults.clear();
+            Ok(Reply::no_content())
+        }
+        (Method::PUT, ["skus", part]) => parse::<Seats>(body).and_then(|s| set_seats(app, part, s.enabled)),
+        (Method::GET, ["tuning"]) => Ok(tuning_reply(app)),
+        (Method::PATCH, ["tuning"]) => parse::<TuningPatch>(body).map(|p| {
+            {
+                let mut t = app.tuning.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(ms) = p.mailbox_provisioning_delay_ms {
+                    t.mailbox_provisioning_delay = Duration::from_millis(ms);
+                }
+                if let Some(s) = p.token_lifetime_secs {
+                    t.token_lifetime = Duration::from_secs(s);
+                }
+                if let Some(ms) = p.latency_ms {
+                    t.latency = Duration::from_millis(ms);
+                }
+            }
+            tuning_reply(app)
+        }),
+        (Method::GET, ["state"]) => Ok(state_reply(app)),
+        (_, ["requests" | "faults" | "tuning" | "state"] | ["skus", _]) => {
+            Err(error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"))
+        }
+        _ => Err(error(StatusCode::NOT_FOUND, "no such control endpoint")),
+    };
+    result.unwrap_or_else(|e| e)
+}
+
+fn set_seats(app: &App, part: &str, enabled: u32) -> Result<Reply, Reply> {
+    app.store
+        .mutate(|t| {
+            let sku = t
+                .skus
+                .iter_mut()
+                .find(|s| s.sku_part_number.eq_ignore_ascii_case(part))
+                .ok_or_else(|| crate::errors::GraphError::not_found(part))?;
+            sku.enabled = enabled;
+            let sku_id = sku.sku_id.clone();
+            Ok(json!({
+                "skuPartNumber": part.to_ascii_uppercase(),
+                "skuId": sku_id,
+                "enabled": enabled,
+                "consumedUnits": t.consumed(&sku_id),
+            }))
+        })
+        .map(Reply::ok)
+        .map_err(|e| error(e.status, e.message))
+}
+
+fn tuning_reply(app: &App) -> Reply {
+    let t = app.tuning();
+    Reply::ok(json!({
+        "mailboxProvisioningDelayMs": u64::try_from(t.mailbox_provisioning_delay.as_millis()).unwrap_or(u64::MAX),
+        "tokenLifetimeSecs": t.token_lifetime.as_secs(),
+        "latencyMs": u64::try_from(t.latency.as_millis()).unwrap_or(u64::MAX),
+    }))
+}
+
+/// The persisted tenant, plus each user's mailbox state and each SKU's consumed seats.
+fn state_reply(app: &App) -> Reply {
+    let now = time::OffsetDateTime::now_utc();
+    app.store.read(|t| {
+        let mut v = serde_json::to_value(t).unwrap_or(Value::Null);
+        if let Some(users) = v["users"].as_array_mut() {
+            for (u, json) in t.users.iter().zip(users.iter_mut()) {
+                let state = match t.mailbox_state(u, now) {
+                    MailboxState::None => "none",
+                    MailboxState::Provisioning => "provisioning",
+                    MailboxState::Ready => "ready",
+                };
+                json["mailboxState"] = json!(state);
+            }
+        }
+        if let Some(skus) = v["skus"].as_array_mut() {
+            for (s, json) in t.skus.iter().zip(skus.iter_mut()) {
+                json["consumedUnits"] = json!(t.consumed(&s.sku_id));
+            }
+        }
+        v["now"] = json!(rfc3339(now));
+        Reply::ok(v)
+    })
+}

@@ -1,0 +1,283 @@
+//! The HTTPS front: accepts TCP, completes the TLS handshake with tokio-rustls, serves HTTP/1.1
+//! with hyper, and for every request decodes the path, routes it (control API, token endpoint or
+//! Graph), applies injected faults and latency, records it, and adds the headers Graph sends.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use crate::app::{App, RequestRecord};
+use crate::errors::{Ctx, GraphError, Reply, ReplyBody, http_date, rfc3339};
+
+const MAX_BODY: usize = 8 * 1024 * 1024;
+const GRAPH_CONTENT_TYPE: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
+/// Serves until `stop` fires (or its sender is dropped), then drops every open connection.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    app: Arc<App>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let acceptor = TlsAcceptor::from(config);
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => {
+                let Ok((tcp, _)) = accepted else { continue };
+                let acceptor = acceptor.clone();
+                let app = app.clone();
+                conns.spawn(async move {
+                    let handshake = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp));
+                    let Ok(Ok(tls)) = handshake.await else { return };
+                    let service = service_fn(move |req| {
+                        let app = app.clone();
+                        async move { Ok::<_, Infallible>(handle(app, req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    conns.abort_all();
+    while conns.join_next().await.is_some() {}
+}
+
+/// Which part of the sandbox a path belongs to.
+enum Route<'a> {
+    Control(&'a [String]),
+    Token { tenant: &'a str },
+    OpenIdConfig { tenant: &'a str },
+    Graph(&'a [String]),
+    BadVersion(&'a str),
+}
+
+fn classify(segments: &[String]) -> Route<'_> {
+    match segments {
+        [first, rest @ ..] if first == "_sandbox" => Route::Control(rest),
+        [first, rest @ ..] if first.eq_ignore_ascii_case("v1.0") => Route::Graph(rest),
+        [tenant, a, b, c] if a == "oauth2" && b == "v2.0" && c == "token" => {
+            Route::Token { tenant }
+        }
+        [tenant, a, b, c] if a == "v2.0" && b == ".well-known" && c == "openid-configuration" => {
+            Route::OpenIdConfig { tenant }
+        }
+        [first, ..] => Route::BadVersion(first),
+        [] => Route::BadVersion(""),
+    }
+}
+
+/// Percent-decodes the whole path, splits it into segments (dropping empty ones) and refuses
+/// `.`/`..` segments.
+pub(crate) fn decode_path(raw: &str) -> Result<Vec<String>, &'static str> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3).ok_or("bad percent-encoding")?;
+            let hex = std::str::from_utf8(hex).map_err(|_| "bad percent-encoding")?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| "bad percent-encoding")?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let decoded = String::from_utf8(out).map_err(|_| "path is not UTF-8")?;
+    let segments: Vec<String> = decoded
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if segments.iter().any(|s| s == ".." || s == ".") {
+        return Err("path contains a '.' or '..' segment");
+    }
+    Ok(segments)
+}
+
+async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let ctx = Ctx::new(header(&parts.headers, "client-request-id"));
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            let err = GraphError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                "The request body is too large.",
+            );
+            return finish(err.into_reply(&ctx), &ctx, GRAPH_CONTENT_TYPE);
+        }
+    };
+    let segments = match decode_path(parts.uri.path()) {
+        Ok(s) => s,
+        Err(why) => {
+            let reply = GraphError::odata(format!("Invalid request path: {why}.")).into_reply(&ctx);
+            return finish(reply, &ctx, GRAPH_CONTENT_TYPE);
+        }
+    };
+    let query = parts.uri.query().map(str::to_string);
+    let method = parts.method.clone();
+    let path = format!("/{}", segments.join("/"));
+
+    let route = classify(&segments);
+    if let Route::Control(rest) = route {
+        let reply = crate::control::handle(&app, &method, rest, &body);
+        return finish(reply, &ctx, JSON_CONTENT_TYPE);
+    }
+
+    let is_graph = matches!(route, Route::Graph(_) | Route::BadVersion(_));
+    let mut reply = None;
+    if let Some(fault) = app.faults.take(&method, &path) {
+        if let Some(ms) = fault.latency_ms {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        reply = fault.reply(&ctx);
+    }
+    let reply = match reply {
+        Some(r) => r,
+        None => match route {
+            Route::Token { tenant } => {
+                crate::token::handle_token(&app, &ctx, tenant, &method, &parts.headers, &body)
+            }
+            Route::OpenIdConfig { tenant } => crate::token::openid_configuration(&app, &ctx, tenant),
+            Route::Graph(rest) => crate::graph::handle(
+                &app,
+                &ctx,
+                &method,
+                rest,
+                query.as_deref(),
+                &parts.headers,
+                &body,
+            ),
+            Route::BadVersion(seg) => {
+                GraphError::odata(format!("Invalid version: {seg}")).into_reply(&ctx)
+            }
+            Route::Control(_) => unreachable!("handled above"),
+        },
+    };
+    if is_graph {
+        let latency = app.tuning().latency;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+    }
+    app.record(RequestRecord {
+        method: method.to_string(),
+        path,
+        query,
+        status: reply.status.as_u16(),
+        client_request_id: header(&parts.headers, "client-request-id").map(str::to_string),
+        has_authorization: parts.headers.contains_key(http::header::AUTHORIZATION),
+        at: rfc3339(ctx.now),
+    });
+    let content_type = if is_graph {
+        GRAPH_CONTENT_TYPE
+    } else {
+        JSON_CONTENT_TYPE
+    };
+    let mut response = finish(reply, &ctx, content_type);
+    if !is_graph {
+        let h = response.headers_mut();
+        h.insert("cache-control", HeaderValue::from_static("no-store, no-cache"));
+        if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+            h.insert("x-ms-request-id", v);
+        }
+    }
+    response
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Serialises a reply with the headers every response carries.
+fn finish(reply: Reply, ctx: &Ctx, content_type: &str) -> Response<Full<Bytes>> {
+    let (body, has_body) = match reply.body {
+        ReplyBody::Empty => (Bytes::new(), false),
+        ReplyBody::Json(v) => (Bytes::from(serde_json::to_vec(&v).unwrap_or_default()), true),
+        ReplyBody::Raw(s) => (Bytes::from(s), true),
+    };
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = reply.status;
+    let h = response.headers_mut();
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(name, v);
+        }
+    };
+    set("request-id", &ctx.request_id);
+    set("client-request-id", &ctx.client_request_id);
+    set("date", &http_date(ctx.now));
+    if has_body {
+        set("content-type", content_type);
+    }
+    for (name, value) in reply.headers {
+        if let (Ok(n), Ok(v)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            h.insert(n, v);
+        }
+    }
+    response
+}
+
+/// 405, as Graph answers a method a resource does not support.
+pub(crate) fn method_not_allowed() -> GraphError {
+    GraphError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Request_BadRequest",
+        "Specified HTTP method is not allowed for the request target.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_path_table() {
+        let ok = [
+            ("/v1.0/users", vec!["v1.0", "users"]),
+            ("/v1.0/users/a%40b.com", vec!["v1.0", "users", "a@b.com"]),
+            ("//v1.0//users/", vec!["v1.0", "users"]),
+            ("/v1.0/%24batch", vec!["v1.0", "$batch"]),
+        ];
+        for (raw, want) in ok {
+            assert_eq!(decode_path(raw).unwrap(), want, "{raw}");
+        }
+        for bad in ["/v1.0/../x", "/v1.0/%2e%2e/x", "/v1.0/a%2F..%2Fb", "/v1.0/%zz", "/%ff"] {
+            assert!(decode_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn classify_table() {
+        let segs = |p: &str| decode_path(p).unwrap();
+        assert!(matches!(classify(&segs("/_sandbox/state")), Route::Control(_)));
+        assert!(matches!(classify(&segs("/V1.0/users")), Route::Graph(_)));
+        assert!(matches!(
+            classify(&segs("/t/oauth2/v2.0/token")),
+            Route::Token { tenant: "t" }
+        ));
+        assert!(matches!(classify(&segs("/beta/users")), Route::BadVersion("beta")));
+    }
+}

@@ -1,0 +1,410 @@
+//! The tenant's state — organization, domains, subscribed SKUs, users with their licenses and
+//! mailboxes — its seed, and its persistence as `tenant.json` (written atomically after every
+//! mutation, loaded at start unless reset).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use crate::SandboxError;
+use crate::errors::GraphError;
+
+pub(crate) const DEFAULT_DOMAIN: &str = "libertygoldsilver.com";
+pub(crate) const INITIAL_DOMAIN: &str = "libertygoldsilver.onmicrosoft.com";
+
+/// The whole tenant, as persisted.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Tenant {
+    pub id: String,
+    pub display_name: String,
+    pub country_letter_code: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_date_time: OffsetDateTime,
+    pub domains: Vec<Domain>,
+    pub skus: Vec<Sku>,
+    pub users: Vec<User>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Domain {
+    pub name: String,
+    pub is_default: bool,
+    pub is_initial: bool,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Sku {
+    pub sku_id: String,
+    pub sku_part_number: String,
+    pub subscription_id: String,
+    /// Prepaid (purchased) seats.
+    pub enabled: u32,
+    pub service_plans: Vec<ServicePlan>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ServicePlan {
+    pub service_plan_id: String,
+    pub service_plan_name: String,
+}
+
+impl ServicePlan {
+    pub fn is_exchange(&self) -> bool {
+        self.service_plan_name.starts_with("EXCHANGE_S_")
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct User {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_date_time: OffsetDateTime,
+    /// The user's writable Graph properties, by their Graph names (`displayName`, …).
+    pub props: Map<String, Value>,
+    pub assigned_licenses: Vec<AssignedLicense>,
+    /// Created when an Exchange plan is first assigned; kept (inactive) if it is removed.
+    pub mailbox: Option<Mailbox>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AssignedLicense {
+    pub sku_id: String,
+    pub disabled_plans: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Mailbox {
+    /// Wall-clock time from which the mailbox answers (provisioning survives restarts).
+    #[serde(with = "time::serde::rfc3339")]
+    pub ready_at: OffsetDateTime,
+    pub settings: Value,
+    pub rules: Vec<Value>,
+}
+
+/// Whether a user's mailbox answers REST calls now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MailboxState {
+    /// No Exchange plan assigned (or never provisioned).
+    None,
+    Provisioning,
+    Ready,
+}
+
+impl User {
+    pub fn prop_str(&self, name: &str) -> Option<&str> {
+        self.props.get(name).and_then(Value::as_str)
+    }
+
+    pub fn upn(&self) -> &str {
+        self.prop_str("userPrincipalName").unwrap_or_default()
+    }
+}
+
+impl Tenant {
+    /// The seed: the organization, its domains and SKUs, and one licensed admin.
+    pub fn seed(tenant_id: &str) -> Tenant {
+        let now = OffsetDateTime::now_utc();
+        let plan = |id: &str, name: &str| ServicePlan {
+            service_plan_id: id.into(),
+            service_plan_name: name.into(),
+        };
+        let exchange = plan("9aaf7827-d63c-4b61-89c3-182f06f82e5c", "EXCHANGE_S_STANDARD");
+        let sharepoint = plan("c7699d2e-19aa-44de-8edf-1736da088ca1", "SHAREPOINTSTANDARD");
+        let teams = plan("57ff2da0-773e-42df-b2af-ffb7a2317929", "TEAMS1");
+        let skype = plan("0feaeb32-d00e-4d66-bd5a-43b5b83db82c", "MCOSTANDARD");
+        let web_apps = plan("e95bec33-7c88-4a70-8e19-b10bd9d0c014", "SHAREPOINTWAC");
+        let office = plan("094e7854-93fc-4d55-b2c0-3ab5369ebdc1", "OFFICE_BUSINESS");
+        let sku = |id: &str, part: &str, seats: u32, plans: Vec<ServicePlan>| Sku {
+            sku_id: id.into(),
+            sku_part_number: part.into(),
+            subscription_id: uuid::Uuid::new_v4().to_string(),
+            enabled: seats,
+            service_plans: plans,
+        };
+        let skus = vec![
+            sku(
+                "3b555118-da6a-4418-894f-7df1e2096870",
+                "O365_BUSINESS_ESSENTIALS",
+                10,
+                vec![
+                    exchange.clone(),
+                    sharepoint.clone(),
+                    teams.clone(),
+                    skype.clone(),
+                    web_apps.clone(),
+                ],
+            ),
+            sku(
+                "f245ecc8-75af-4f8e-b61f-27d8114de5b3",
+                "O365_BUSINESS_PREMIUM",
+                10,
+                vec![
+                    exchange.clone(),
+                    sharepoint.clone(),
+                    teams.clone(),
+                    skype.clone(),
+                    web_apps.clone(),
+                    office.clone(),
+                ],
+            ),
+            sku(
+                "cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46",
+                "SPB",
+                5,
+                vec![
+                    exchange,
+                    sharepoint,
+                    teams,
+                    skype,
+                    web_apps,
+                    office,
+                    plan("c1ec4a95-1f05-45b3-a911-aa3fa01094f5", "INTUNE_A"),
+                    plan("41781fb2-bc02-4b7c-bd55-b576c07bb09d", "AAD_PREMIUM"),
+                    plan("f20fedf3-f3c3-43c3-8267-2bfdd51c0939", "ATP_ENTERPRISE"),
+                ],
+            ),
+        ];
+        let upn = format!("admin@{DEFAULT_DOMAIN}");
+        let admin = User {
+            id: uuid::Uuid::new_v4().to_string(),
+            created_date_time: now,
+            props: json!({
+                "accountEnabled": true,
+                "displayName": "Sandbox Admin",
+                "givenName": "Sandbox",
+                "surname": "Admin",
+                "mailNickname": "admin",
+                "userPrincipalName": upn,
+                "mail": upn,
+                "usageLocation": "US",
+                "jobTitle": "IT Administrator",
+                "businessPhones": [],
+            })
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+            assigned_licenses: vec![AssignedLicense {
+                sku_id: "cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46".into(),
+                disabled_plans: vec![],
+            }],
+            mailbox: Some(Mailbox {
+                ready_at: now,
+                settings: crate::graph::mailbox::default_settings(),
+                rules: vec![],
+            }),
+        };
+        Tenant {
+            id: tenant_id.into(),
+            display_name: "Liberty Gold Silver (sandbox)".into(),
+            country_letter_code: "US".into(),
+            created_date_time: now,
+            domains: vec![
+                Domain {
+                    name: DEFAULT_DOMAIN.into(),
+                    is_default: true,
+                    is_initial: false,
+                },
+                Domain {
+                    name: INITIAL_DOMAIN.into(),
+                    is_default: false,
+                    is_initial: true,
+                },
+            ],
+            skus,
+            users: vec![admin],
+        }
+    }
+
+    /// Index of the user whose id or userPrincipalName (case-insensitively) is `key`.
+    pub fn find_user(&self, key: &str) -> Option<usize> {
+        self.users
+            .iter()
+            .position(|u| u.id.eq_ignore_ascii_case(key) || u.upn().eq_ignore_ascii_case(key))
+    }
+
+    pub fn is_verified_domain(&self, domain: &str) -> bool {
+        self.domains
+            .iter()
+            .any(|d| d.name.eq_ignore_ascii_case(domain))
+    }
+
+    pub fn sku(&self, sku_id: &str) -> Option<&Sku> {
+        self.skus
+            .iter()
+            .find(|s| s.sku_id.eq_ignore_ascii_case(sku_id))
+    }
+
+    /// Seats in use for a SKU.
+    pub fn consumed(&self, sku_id: &str) -> u32 {
+        let n = self
+            .users
+            .iter()
+            .filter(|u| {
+                u.assigned_licenses
+                    .iter()
+                    .any(|l| l.sku_id.eq_ignore_ascii_case(sku_id))
+            })
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// Whether a user holds a license with an enabled Exchange Online plan.
+    pub fn has_exchange(&self, user: &User) -> bool {
+        user.assigned_licenses.iter().any(|l| {
+            self.sku(&l.sku_id).is_some_and(|sku| {
+                sku.service_plans.iter().any(|p| {
+                    p.is_exchange()
+                        && !l
+                            .disabled_plans
+                            .iter()
+                            .any(|d| d.eq_ignore_ascii_case(&p.service_plan_id))
+                })
+            })
+        })
+    }
+
+    pub fn mailbox_state(&self, user: &User, now: OffsetDateTime) -> MailboxState {
+        match &user.mailbox {
+            Some(mb) if self.has_exchange(user) => {
+                if now >= mb.ready_at {
+                    MailboxState::Ready
+                } else {
+                    MailboxState::Provisioning
+                }
+            }
+            _ => MailboxState::None,
+        }
+    }
+}
+
+/// The tenant behind a lock, persisted to `tenant.json` after every successful mutation.
+pub(crate) struct Store {
+    path: PathBuf,
+    tenant: Mutex<Tenant>,
+}
+
+impl Store {
+    /// Loads `dir/tenant.json` unless `reset` or absent, else seeds (and persists) a new tenant.
+    pub fn open(dir: &Path, reset: bool, tenant_id: &str) -> Result<Store, SandboxError> {
+        let path = dir.join("tenant.json");
+        let loaded = if reset || !path.exists() {
+            None
+        } else {
+            let bytes = std::fs::read(&path).map_err(|source| SandboxError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let mut tenant: Tenant =
+                serde_json::from_slice(&bytes).map_err(|e| SandboxError::State {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+            // The directory is the tenant; the configured id names it.
+            tenant.id = tenant_id.to_string();
+            Some(tenant)
+        };
+        let fresh = loaded.is_none();
+        let store = Store {
+            tenant: Mutex::new(loaded.unwrap_or_else(|| Tenant::seed(tenant_id))),
+            path,
+        };
+        if fresh {
+            let tenant = store.read(Clone::clone);
+            store
+                .persist(&tenant)
+                .map_err(|source| SandboxError::Io {
+                    path: store.path.clone(),
+                    source,
+                })?;
+        }
+        Ok(store)
+    }
+
+    pub fn read<R>(&self, f: impl FnOnce(&Tenant) -> R) -> R {
+        let guard = self.tenant.lock().unwrap_or_else(|e| e.into_inner());
+        f(&guard)
+    }
+
+    /// Applies `f` to a copy of the tenant; on success persists and keeps the copy, so a
+    /// request that fails half-way changes nothing.
+    pub fn mutate<R>(
+        &self,
+        f: impl FnOnce(&mut Tenant) -> Result<R, GraphError>,
+    ) -> Result<R, GraphError> {
+        let mut guard = self.tenant.lock().unwrap_or_else(|e| e.into_inner());
+        let mut copy = guard.clone();
+        let out = f(&mut copy)?;
+        self.persist(&copy).map_err(|e| {
+            tracing::error!(error = %e, path = %self.path.display(), "sandbox could not persist state");
+            GraphError::new(
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                "generalException",
+                "An internal server error occurred while saving the tenant state.",
+            )
+        })?;
+        *guard = copy;
+        Ok(out)
+    }
+
+    fn persist(&self, tenant: &Tenant) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec_pretty(tenant).map_err(std::io::Error::other)?;
+        write_atomic(&self.path, &bytes)
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_has_licensed_admin_with_ready_mailbox() {
+        let t = Tenant::seed("tid");
+        let admin = &t.users[t.find_user("ADMIN@LibertyGoldSilver.com").unwrap()];
+        assert!(t.has_exchange(admin));
+        assert_eq!(
+            t.mailbox_state(admin, OffsetDateTime::now_utc()),
+            MailboxState::Ready
+        );
+        assert_eq!(t.consumed("cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46"), 1);
+        assert!(t.is_verified_domain("LIBERTYGOLDSILVER.onmicrosoft.com"));
+        assert!(!t.is_verified_domain("example.com"));
+    }
+
+    #[test]
+    fn disabled_exchange_plan_means_no_mailbox() {
+        let mut t = Tenant::seed("tid");
+        t.users[0].assigned_licenses[0].disabled_plans =
+            vec!["9aaf7827-d63c-4b61-89c3-182f06f82e5c".into()];
+        assert!(!t.has_exchange(&t.users[0]));
+    }
+}

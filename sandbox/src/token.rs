@@ -1,0 +1,512 @@
+//! The Entra v2.0 token endpoint (`POST /{tenant}/oauth2/v2.0/token`, client-credentials grant
+//! with a client secret or a certificate-signed client assertion), the issued access tokens
+//! (HS256 JWTs with Entra's claims, signed with a per-process key), and their validation for
+//! Graph requests. Secrets and assertions are never logged or echoed.
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use http::{HeaderMap, Method, StatusCode};
+use openssl::hash::{MessageDigest, hash};
+use openssl::pkey::{PKey, Public};
+use openssl::rsa::Padding;
+use openssl::sign::{RsaPssSaltlen, Signer, Verifier};
+use openssl::x509::X509;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::SandboxError;
+use crate::app::App;
+use crate::errors::{Ctx, GraphError, Reply, entra_error};
+
+pub(crate) const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
+pub(crate) const OUTLOOK_AUDIENCE: &str = "https://outlook.office365.com";
+const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// Clock skew Entra tolerates on assertion `nbf`/`exp`.
+const SKEW_SECS: i64 = 300;
+
+/// The registered certificate: its thumbprints (SHA-1 for `x5t`, SHA-256 for `x5t#S256`) and key.
+pub(crate) struct RegisteredCert {
+    sha1: Vec<u8>,
+    sha256: Vec<u8>,
+    key: PKey<Public>,
+}
+
+impl RegisteredCert {
+    pub fn from_pem(pem: &str) -> Result<Self, SandboxError> {
+        let bad = |e: openssl::error::ErrorStack| {
+            SandboxError::Config(format!("certificate_pem is not a usable X.509 certificate: {e}"))
+        };
+        let cert = X509::from_pem(pem.as_bytes()).map_err(bad)?;
+        let der = cert.to_der().map_err(bad)?;
+        Ok(RegisteredCert {
+            sha1: hash(MessageDigest::sha1(), &der).map_err(bad)?.to_vec(),
+            sha256: hash(MessageDigest::sha256(), &der).map_err(bad)?.to_vec(),
+            key: cert.public_key().map_err(bad)?,
+        })
+    }
+}
+
+/// A failed token request, in Entra's terms.
+struct EntraError {
+    status: StatusCode,
+    error: &'static str,
+    code: u32,
+    description: String,
+}
+
+fn entra(status: StatusCode, error: &'static str, code: u32, description: impl Into<String>) -> EntraError {
+    EntraError {
+        status,
+        error,
+        code,
+        description: description.into(),
+    }
+}
+
+fn missing(param: &str) -> EntraError {
+    entra(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        900144,
+        format!("The request body must contain the following parameter: '{param}'."),
+    )
+}
+
+fn bad_assertion(code: u32, description: impl Into<String>) -> EntraError {
+    entra(StatusCode::UNAUTHORIZED, "invalid_client", code, description)
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token`.
+pub(crate) fn handle_token(
+    app: &App,
+    ctx: &Ctx,
+    tenant: &str,
+    method: &Method,
+    _headers: &HeaderMap,
+    body: &[u8],
+) -> Reply {
+    match issue(app, ctx, tenant, method, body) {
+        Ok(reply) => reply,
+        Err(e) => entra_error(ctx, e.status, e.error, e.code, &e.description),
+    }
+}
+
+fn known_tenant(app: &App, tenant: &str) -> bool {
+    tenant.eq_ignore_ascii_case(&app.reg.tenant_id)
+        || app.store.read(|t| t.is_verified_domain(tenant))
+}
+
+fn issue(app: &App, ctx: &Ctx, tenant: &str, method: &Method, body: &[u8]) -> Result<Reply, EntraError> {
+    if *method != Method::POST {
+        return Err(entra(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900561,
+            format!("The endpoint only accepts POST, OPTIONS requests. Received a {method} request."),
+        ));
+    }
+    if !known_tenant(app, tenant) {
+        return Err(entra(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            90002,
+            format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."),
+        ));
+    }
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let param = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+
+    let grant = param("grant_type").ok_or_else(|| missing("grant_type"))?;
+    if grant != "client_credentials" {
+        return Err(entra(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            format!("The app requested an unsupported grant type '{grant}'."),
+        ));
+    }
+    let client_id = param("client_id").ok_or_else(|| missing("client_id"))?;
+    if !client_id.eq_ignore_ascii_case(&app.reg.client_id) {
+        let tenant_name = app.store.read(|t| t.display_name.clone());
+        return Err(entra(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            format!("Application with identifier '{client_id}' was not found in the directory '{tenant_name}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."),
+        ));
+    }
+    let scope = param("scope").ok_or_else(|| missing("scope"))?;
+    let audience = audience_for_scope(scope).map_err(|(code, error, msg)| {
+        entra(StatusCode::BAD_REQUEST, error, code, msg)
+    })?;
+
+    let now = ctx.now;
+    let assertion_type = param("client_assertion_type");
+    let acr = match (param("client_secret"), param("client_assertion")) {
+        (Some(secret), None) => {
+            let ok = app
+                .reg
+                .client_secret
+                .as_deref()
+                .is_some_and(|expected| secrets_equal(secret, expected));
+            if !ok {
+                return Err(entra(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    7000215,
+                    format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."),
+                ));
+            }
+            "1"
+        }
+        (None, Some(assertion)) => {
+            match assertion_type {
+                None => return Err(missing("client_assertion_type")),
+                Some(JWT_BEARER) => {}
+                Some(other) => {
+                    return Err(entra(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request",
+                        50027,
+                        format!("Invalid client_assertion_type '{other}'; expected '{JWT_BEARER}'."),
+                    ));
+                }
+            }
+            verify_assertion(app, tenant, client_id, assertion, now)?;
+            "2"
+        }
+        (Some(_), Some(_)) => {
+            return Err(entra(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                90068,
+                "The request contains both 'client_secret' and 'client_assertion'; send only one.",
+            ));
+        }
+        (None, None) => {
+            return Err(entra(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+            ));
+        }
+    };
+
+    let lifetime = i64::try_from(app.tuning().token_lifetime.as_secs()).unwrap_or(3599);
+    let token = mint(app, audience, acr, now, lifetime);
+    Ok(Reply::ok(json!({
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
+        "access_token": token,
+    })))
+}
+
+/// Maps a client-credentials scope to the resource (audience) it names.
+fn audience_for_scope(scope: &str) -> Result<&'static str, (u32, &'static str, String)> {
+    let scope = scope.trim();
+    let Some(resource) = scope.strip_suffix("/.default") else {
+        return Err((
+            1002012,
+            "invalid_scope",
+            format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
+        ));
+    };
+    match resource.trim_end_matches('/') {
+        r if r.eq_ignore_ascii_case(GRAPH_AUDIENCE) => Ok(GRAPH_AUDIENCE),
+        r if r.eq_ignore_ascii_case(OUTLOOK_AUDIENCE) => Ok(OUTLOOK_AUDIENCE),
+        r => Err((
+            500011,
+            "invalid_resource",
+            format!("The resource principal named {r} was not found in the tenant. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."),
+        )),
+    }
+}
+
+fn secrets_equal(given: &str, expected: &str) -> bool {
+    let a = hash(MessageDigest::sha256(), given.as_bytes());
+    let b = hash(MessageDigest::sha256(), expected.as_bytes());
+    matches!((a, b), (Ok(a), Ok(b)) if openssl::memcmp::eq(&a, &b))
+}
+
+/// Decodes base64 in any of the alphabets/paddings clients use.
+fn b64(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim();
+    [URL_SAFE_NO_PAD, URL_SAFE, STANDARD, STANDARD_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(s).ok())
+}
+
+fn b64_json(s: &str) -> Option<Value> {
+    serde_json::from_slice(&b64(s)?).ok()
+}
+
+/// Checks a client assertion as Entra does: registered thumbprint, RS256/PS256 signature,
+/// audience = this token endpoint, issuer = subject = client id, and its validity window.
+fn verify_assertion(
+    app: &App,
+    tenant: &str,
+    client_id: &str,
+    assertion: &str,
+    now: OffsetDateTime,
+) -> Result<(), EntraError> {
+    let malformed = || bad_assertion(700027, "Client assertion contains an invalid signature or is not a well-formed JWT.");
+    let parts: Vec<&str> = assertion.split('.').collect();
+    let [h, p, s] = parts.as_slice() else {
+        return Err(malformed());
+    };
+    let header = b64_json(h).ok_or_else(malformed)?;
+    let payload = b64_json(p).ok_or_else(malformed)?;
+    let signature = b64(s).ok_or_else(malformed)?;
+
+    let Some(cert) = &app.cert else {
+        return Err(bad_assertion(
+            700027,
+            "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - No certificate is registered on the application.]",
+        ));
+    };
+    let thumb_ok = match (header.get("x5t#S256").and_then(Value::as_str), header.get("x5t").and_then(Value::as_str)) {
+        (Some(t), _) => b64(t).is_some_and(|t| t == cert.sha256),
+        (None, Some(t)) => b64(t).is_some_and(|t| t == cert.sha1),
+        (None, None) => false,
+    };
+    if !thumb_ok {
+        return Err(bad_assertion(
+            700027,
+            "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found.]",
+        ));
+    }
+    let signing_input = format!("{h}.{p}");
+    let verified = match header.get("alg").and_then(Value::as_str) {
+        Some("RS256") => verify_rsa(&cert.key, false, signing_input.as_bytes(), &signature),
+        Some("PS256") => verify_rsa(&cert.key, true, signing_input.as_bytes(), &signature),
+        _ => false,
+    };
+    if !verified {
+        return Err(bad_assertion(700027, "Client assertion failed signature validation."));
+    }
+
+    let expected_aud = [
+        format!("{}{tenant}/oauth2/v2.0/token", app.base_url),
+        format!("{}{}/oauth2/v2.0/token", app.base_url, app.reg.tenant_id),
+        format!("{}{tenant}/v2.0", app.base_url),
+    ];
+    let aud_ok = match payload.get("aud") {
+        Some(Value::String(a)) => expected_aud.iter().any(|e| e.eq_ignore_ascii_case(a)),
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|a| expected_aud.iter().any(|e| e.eq_ignore_ascii_case(a))),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(bad_assertion(
+            700027,
+            "Client assertion contains an invalid audience claim; it must be the token endpoint URL.",
+        ));
+    }
+    let claim = |name: &str| payload.get(name).and_then(Value::as_str);
+    if claim("iss") != Some(client_id) || claim("sub") != Some(client_id) {
+        return Err(bad_assertion(
+            700021,
+            "Client assertion application identifier doesn't match 'client_id' parameter.",
+        ));
+    }
+    let now_s = now.unix_timestamp();
+    let exp = payload.get("exp").and_then(Value::as_i64);
+    let nbf = payload.get("nbf").and_then(Value::as_i64);
+    let in_window = exp.is_some_and(|e| now_s < e + SKEW_SECS) && nbf.is_none_or(|n| n <= now_s + SKEW_SECS);
+    if !in_window {
+        return Err(bad_assertion(
+            700024,
+            format!(
+                "Client assertion is not within its valid time range. Current time: {now_s}, assertion valid from {}, expiry time of assertion {}.",
+                nbf.map_or("-".into(), |n| n.to_string()),
+                exp.map_or("-".into(), |e| e.to_string())
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn verify_rsa(key: &PKey<Public>, pss: bool, data: &[u8], sig: &[u8]) -> bool {
+    let Ok(mut v) = Verifier::new(MessageDigest::sha256(), key) else {
+        return false;
+    };
+    if pss
+        && (v.set_rsa_padding(Padding::PKCS1_PSS).is_err()
+            || v.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH).is_err())
+    {
+        return false;
+    }
+    v.update(data).is_ok() && v.verify(sig).unwrap_or(false)
+}
+
+fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+    PKey::hmac(key)
+        .and_then(|k| Signer::new(MessageDigest::sha256(), &k)?.sign_oneshot_to_vec(data))
+        .unwrap_or_default()
+}
+
+/// The service principal's object id: stable for a client id.
+fn service_principal_id(client_id: &str) -> String {
+    let digest = hash(MessageDigest::sha256(), client_id.as_bytes())
+        .map(|d| d.to_vec())
+        .unwrap_or_else(|_| vec![0; 32]);
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
+/// Issues an access token for `audience`.
+pub(crate) fn mint(app: &App, audience: &str, acr: &str, now: OffsetDateTime, lifetime: i64) -> String {
+    let iat = now.unix_timestamp();
+    let oid = service_principal_id(&app.reg.client_id);
+    let header = json!({"typ": "JWT", "alg": "HS256", "kid": "m365-sandbox"});
+    let claims = json!({
+        "aud": audience,
+        "iss": format!("https://sts.windows.net/{}/", app.reg.tenant_id),
+        "iat": iat,
+        "nbf": iat,
+        "exp": iat + lifetime,
+        "app_displayname": "m365-admin",
+        "appid": app.reg.client_id,
+        "appidacr": acr,
+        "idp": format!("https://sts.windows.net/{}/", app.reg.tenant_id),
+        "idtyp": "app",
+        "oid": oid,
+        "roles": app.reg.roles,
+        "sub": oid,
+        "tid": app.reg.tenant_id,
+        "uti": uuid::Uuid::new_v4().simple().to_string(),
+        "ver": "1.0",
+    });
+    let enc = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap_or_default());
+    let input = format!("{}.{}", enc(&header), enc(&claims));
+    let sig = URL_SAFE_NO_PAD.encode(hmac(&app.token_key, input.as_bytes()));
+    format!("{input}.{sig}")
+}
+
+/// What a Graph handler needs from a validated token.
+#[derive(Debug, Clone)]
+pub(crate) struct Claims {
+    pub roles: Vec<String>,
+}
+
+impl Claims {
+    /// Whether any of `roles` was granted.
+    pub fn has_any(&self, roles: &[&str]) -> bool {
+        self.roles.iter().any(|r| roles.iter().any(|want| r.eq_ignore_ascii_case(want)))
+    }
+}
+
+fn unauthorized(message: &str) -> GraphError {
+    GraphError::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message)
+}
+
+/// Validates `Authorization: Bearer …` for Graph, with Graph's messages.
+pub(crate) fn verify_graph_token(
+    app: &App,
+    authorization: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Claims, GraphError> {
+    let token = authorization
+        .map(str::trim)
+        .and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+        })
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| unauthorized("Access token is empty."))?;
+    let malformed = || unauthorized("CompactToken parsing failed with error code: 80049217");
+    let parts: Vec<&str> = token.split('.').collect();
+    let [h, p, s] = parts.as_slice() else {
+        return Err(malformed());
+    };
+    let payload = b64_json(p).ok_or_else(malformed)?;
+    b64_json(h).ok_or_else(malformed)?;
+    let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| malformed())?;
+    let expected = hmac(&app.token_key, format!("{h}.{p}").as_bytes());
+    if sig.len() != expected.len() || !openssl::memcmp::eq(&sig, &expected) {
+        return Err(unauthorized("Access token validation failure."));
+    }
+    let aud = payload.get("aud").and_then(Value::as_str).unwrap_or_default();
+    if !(aud.eq_ignore_ascii_case(GRAPH_AUDIENCE) || aud.eq_ignore_ascii_case(GRAPH_APP_ID)) {
+        return Err(unauthorized("Access token validation failure. Invalid audience."));
+    }
+    let tid = payload.get("tid").and_then(Value::as_str).unwrap_or_default();
+    if !tid.eq_ignore_ascii_case(&app.reg.tenant_id) {
+        return Err(unauthorized("Access token validation failure. Invalid issuer."));
+    }
+    let exp = payload.get("exp").and_then(Value::as_i64).unwrap_or(0);
+    if now.unix_timestamp() >= exp {
+        return Err(unauthorized("Lifetime validation failed, the token is expired."));
+    }
+    let roles = payload
+        .get("roles")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).map(String::from).collect())
+        .unwrap_or_default();
+    Ok(Claims { roles })
+}
+
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
+pub(crate) fn openid_configuration(app: &App, ctx: &Ctx, tenant: &str) -> Reply {
+    if !known_tenant(app, tenant) {
+        return entra_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "invalid_tenant",
+            90002,
+            &format!("Tenant '{tenant}' not found."),
+        );
+    }
+    let base = &app.base_url;
+    let tid = &app.reg.tenant_id;
+    Reply::ok(json!({
+        "token_endpoint": format!("{base}{tid}/oauth2/v2.0/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": format!("{base}{tid}/discovery/v2.0/keys"),
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "issuer": format!("{base}{tid}/v2.0"),
+        "authorization_endpoint": format!("{base}{tid}/oauth2/v2.0/authorize"),
+        "tenant_region_scope": "NA",
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes() {
+        assert_eq!(audience_for_scope("https://graph.microsoft.com/.default").unwrap(), GRAPH_AUDIENCE);
+        assert_eq!(audience_for_scope("https://outlook.office365.com/.default").unwrap(), OUTLOOK_AUDIENCE);
+        assert_eq!(audience_for_scope("https://graph.microsoft.com/User.Read").unwrap_err().0, 1002012);
+        assert_eq!(audience_for_scope("https://example.com/.default").unwrap_err().0, 500011);
+    }
+
+    #[test]
+    fn base64_variants() {
+        let raw = [0xfbu8, 0xff, 0x01];
+        for s in ["-_8B", "+/8B", "-_8B", "+/8B"] {
+            assert_eq!(b64(s).unwrap(), raw, "{s}");
+        }
+    }
+
+    #[test]
+    fn constant_time_secret_compare() {
+        assert!(secrets_equal("abc", "abc"));
+        assert!(!secrets_equal("abc", "abd"));
+        assert!(!secrets_equal("", "abc"));
+    }
+}

@@ -1,0 +1,64 @@
+//! The capability gate and the sandbox's limits, through the probe test
+//! plugin: every refusal is PLUGIN_001 naming what was missing, and the next
+//! call still works.
+
+use crate::harness::*;
+use serde_json::json;
+
+async fn probe_http(s: &Server, method: &str, url: &str, headers: serde_json::Value) -> serde_json::Value {
+    s.err("http", json!({"method": method, "url": url, "headers": headers})).await
+}
+
+#[tokio::test]
+async fn requests_outside_the_grants_are_refused_and_named() {
+    let s = Server::start(Options::default().with_probe()).await;
+    // Granted: a GET of one user works through the gate with the host's token.
+    let ok = s.ok("http", json!({"method": "GET", "url": "https://graph.microsoft.com/v1.0/users/admin@libertygoldsilver.com"})).await;
+    assert_eq!(ok["status"], 200, "{ok}");
+
+    let cases = [
+        ("GET", "https://example.com/v1.0/users/x", "example.com"),
+        ("GET", "https://127.0.0.1/v1.0/users/x", "127.0.0.1"),
+        ("GET", "https://graph.microsoft.com:8443/v1.0/users/x", "8443"),
+        ("GET", "http://graph.microsoft.com/v1.0/users/x", "https"),
+        ("DELETE", "https://graph.microsoft.com/v1.0/users/x", "DELETE /users/x"),
+        ("GET", "https://graph.microsoft.com/v1.0/groups", "GET /groups"),
+        ("GET", "https://graph.microsoft.com/v1.0/users/x/../../groups", ".."),
+        ("GET", "https://graph.microsoft.com/v1.0/users/%2e%2e", "/v1.0/users/%2e%2e"),
+        ("GET", "https://graph.microsoft.com/v1.0/users/a%252f..", "/v1.0/users/a%252f.."),
+        ("GET", "https://graph.microsoft.com/v1.0/users/a%2fb", "/v1.0/users/a%2fb"),
+        ("GET", "https://graph.microsoft.com/beta/users/x", "/beta/users/x"),
+    ];
+    for (method, url, named) in cases {
+        let err = probe_http(&s, method, url, json!({})).await;
+        assert_eq!(err["code"], "PLUGIN_001", "{method} {url}: {err}");
+        assert!(err["message"].as_str().unwrap().contains(named), "{method} {url}: {err}");
+    }
+    let own_auth = probe_http(
+        &s,
+        "GET",
+        "https://graph.microsoft.com/v1.0/users/admin@libertygoldsilver.com",
+        json!({"authorization": "Bearer stolen"}),
+    )
+    .await;
+    assert_eq!(own_auth["code"], "PLUGIN_001", "{own_auth}");
+    assert!(own_auth["message"].as_str().unwrap().to_lowercase().contains("authorization"), "{own_auth}");
+
+    let echoed = s.ok("echo", json!({"value": {"still": "alive"}})).await;
+    assert_eq!(echoed["value"]["still"], "alive");
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn runaway_plugins_are_stopped_and_others_keep_working() {
+    let s = Server::start(Options::default().with_probe().env("M365_PLUGIN_CPU_MS", "1500").env("M365_PLUGIN_MEMORY_MB", "64")).await;
+    for (tool, reason) in [("spin", "CPU"), ("hog", "memory"), ("crash", "crashed"), ("stack", "stack")] {
+        let err = s.err(tool, json!({})).await;
+        assert_eq!(err["code"], "PLUGIN_001", "{tool}: {err}");
+        assert!(err["message"].as_str().unwrap().contains(reason), "{tool}: {err}");
+        // Another plugin's tool still answers after each.
+        let listed = s.ok("list_users", json!({})).await;
+        assert!(listed.to_string().contains("admin@libertygoldsilver.com"));
+    }
+    s.finish().await;
+}

@@ -1,0 +1,10 @@
+//! End-to-end suite: the real binary, spoken to over MCP on stdio, against
+//! the sandbox tenant. One module per behaviour.
+
+mod harness;
+
+mod gate;
+mod retry;
+mod secrets;
+mod startup;
+mod users;
