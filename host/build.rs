@@ -50,7 +50,10 @@ fn main() {
         .status()
         .expect("could not run cargo to build the plugins");
     if !status.success() {
-        panic!("building the plugins in {} failed (see above)", plugins.display());
+        panic!(
+            "building the plugins in {} failed (see above)",
+            plugins.display()
+        );
     }
     let artifacts = target_dir.join(TARGET).join("release");
 
@@ -80,7 +83,10 @@ fn main() {
             let name = dir.file_name().unwrap().to_string_lossy().to_string();
             let key = name.to_uppercase().replace('-', "_");
             let wasm = artifacts.join(format!("{}.wasm", name.replace('-', "_")));
-            println!("cargo:rustc-env=M365_TEST_PLUGIN_{key}_WASM={}", wasm.display());
+            println!(
+                "cargo:rustc-env=M365_TEST_PLUGIN_{key}_WASM={}",
+                wasm.display()
+            );
             println!(
                 "cargo:rustc-env=M365_TEST_PLUGIN_{key}_MANIFEST={}",
                 dir.join("manifest.toml").display()

@@ -69,14 +69,32 @@ impl App {
             });
             let client = auth_config.http.clone();
             let auth = Arc::new(Auth::new(auth_config)?);
-            let limiter = RateLimiter::new(config.rate_limit_enabled.then_some(config.max_requests_per_minute));
-            let retry_base = Duration::from_millis(
-                std::env::var("M365_RETRY_BASE_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000),
+            let limiter = RateLimiter::new(
+                config
+                    .rate_limit_enabled
+                    .then_some(config.max_requests_per_minute),
             );
-            upstream = Some(Arc::new(Upstream::new(client, graph_base, auth, limiter, retry_base)));
+            let retry_base = Duration::from_millis(
+                std::env::var("M365_RETRY_BASE_MS")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1000),
+            );
+            upstream = Some(Arc::new(Upstream::new(
+                client, graph_base, auth, limiter, retry_base,
+            )));
         }
-        let runtime = Runtime::new(config.cache_dir.join("compiled"), config.limits, upstream.clone())
-            .map_err(|e| CodedError::new(ErrorCode::Plugin001, format!("The plugin runtime could not start: {e}")))?;
+        let runtime = Runtime::new(
+            config.cache_dir.join("compiled"),
+            config.limits,
+            upstream.clone(),
+        )
+        .map_err(|e| {
+            CodedError::new(
+                ErrorCode::Plugin001,
+                format!("The plugin runtime could not start: {e}"),
+            )
+        })?;
         let registry = Registry::load(&runtime, &config.plugin_dir).await;
         Ok(App {
             config,
@@ -114,9 +132,17 @@ impl App {
         };
         entry.validator.check(name, &args)?;
         let plugin = &self.registry.plugins[&entry.plugin];
-        let call = Arc::new(CallCtx::new(&plugin.name, name, deadline(self.runtime.limits().timeout), progress));
+        let call = Arc::new(CallCtx::new(
+            &plugin.name,
+            name,
+            deadline(self.runtime.limits().timeout),
+            progress,
+        ));
         let started = std::time::Instant::now();
-        let outcome = self.runtime.call(&plugin.prepared, call.clone(), &args.to_string()).await;
+        let outcome = self
+            .runtime
+            .call(&plugin.prepared, call.clone(), &args.to_string())
+            .await;
         let result = outcome.and_then(|text| {
             serde_json::from_str::<Value>(&text).map_err(|e| {
                 CodedError::new(ErrorCode::Plugin001, format!("Plugin `{}` returned a result that is not JSON ({e}); report this to its author.", plugin.name))
@@ -124,8 +150,12 @@ impl App {
         });
         let requests = call.requests();
         match &result {
-            Ok(_) => tracing::info!(tool = name, plugin = %plugin.name, ms = started.elapsed().as_millis() as u64, upstream = requests.len(), "tool call succeeded"),
-            Err(e) => tracing::info!(tool = name, plugin = %plugin.name, ms = started.elapsed().as_millis() as u64, upstream = requests.len(), code = %e.code, "tool call failed"),
+            Ok(_) => {
+                tracing::info!(tool = name, plugin = %plugin.name, ms = started.elapsed().as_millis() as u64, upstream = requests.len(), "tool call succeeded")
+            }
+            Err(e) => {
+                tracing::info!(tool = name, plugin = %plugin.name, ms = started.elapsed().as_millis() as u64, upstream = requests.len(), code = %e.code, "tool call failed")
+            }
         }
         result
     }
@@ -133,7 +163,12 @@ impl App {
     pub async fn list_resources(&self) -> Vec<Resource> {
         let mut out = Vec::new();
         for p in self.registry.plugins.values() {
-            let call = Arc::new(CallCtx::new(&p.name, "list-resources", deadline(self.runtime.limits().timeout), None));
+            let call = Arc::new(CallCtx::new(
+                &p.name,
+                "list-resources",
+                deadline(self.runtime.limits().timeout),
+                None,
+            ));
             match self.runtime.list_resources(&p.prepared, call).await {
                 Ok(list) => out.extend(list),
                 Err(e) => tracing::warn!(plugin = %p.name, error = %e, "listing resources failed"),
@@ -150,8 +185,16 @@ impl App {
         let plugin = self.registry.plugin_for_uri(uri).ok_or_else(|| {
             CodedError::new(ErrorCode::Input001, format!("No resource matches {uri:?}. List resources and resource templates to see what can be read."))
         })?;
-        let call = Arc::new(CallCtx::new(&plugin.name, "read-resource", deadline(self.runtime.limits().timeout), None));
-        let contents = self.runtime.read_resource(&plugin.prepared, call, uri).await?;
+        let call = Arc::new(CallCtx::new(
+            &plugin.name,
+            "read-resource",
+            deadline(self.runtime.limits().timeout),
+            None,
+        ));
+        let contents = self
+            .runtime
+            .read_resource(&plugin.prepared, call, uri)
+            .await?;
         Ok((contents.mime_type, contents.text))
     }
 
@@ -159,7 +202,11 @@ impl App {
     /// at most every 30 s), and every plugin loaded or refused.
     pub async fn health(&self) -> Value {
         self.check_graph().await;
-        let auth = self.upstream.as_ref().map(|u| u.auth().status()).unwrap_or_default();
+        let auth = self
+            .upstream
+            .as_ref()
+            .map(|u| u.auth().status())
+            .unwrap_or_default();
         let conn = self.connectivity.lock().unwrap().clone();
         let plugins: Vec<Value> = self
             .registry
@@ -182,10 +229,20 @@ impl App {
     }
 
     async fn check_graph(&self) {
-        let Some(upstream) = &self.upstream else { return };
+        let Some(upstream) = &self.upstream else {
+            return;
+        };
         let fresh = {
             let c = self.connectivity.lock().unwrap();
-            c.last_check.as_deref().and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()).is_some_and(|t| (time::OffsetDateTime::now_utc() - t) < time::Duration::seconds(30))
+            c.last_check
+                .as_deref()
+                .and_then(|t| {
+                    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .is_some_and(|t| {
+                    (time::OffsetDateTime::now_utc() - t) < time::Duration::seconds(30)
+                })
         };
         if fresh {
             return;
@@ -205,17 +262,24 @@ impl App {
         };
         *self.connectivity.lock().unwrap() = Connectivity {
             graph_api_connected: ok,
-            last_check: time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).ok(),
+            last_check: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok(),
             last_error: err,
         };
     }
 }
 
-fn live_auth(config: &Config) -> Result<(AuthConfig, url::Url, Option<m365_sandbox::Sandbox>), CodedError> {
+fn live_auth(
+    config: &Config,
+) -> Result<(AuthConfig, url::Url, Option<m365_sandbox::Sandbox>), CodedError> {
     let missing: Vec<&str> = [
         ("AZURE_TENANT_ID", config.tenant_id.is_none()),
         ("AZURE_CLIENT_ID", config.client_id.is_none()),
-        ("AZURE_CLIENT_SECRET or AZURE_CERTIFICATE_PATH", config.credentials.is_none()),
+        (
+            "AZURE_CLIENT_SECRET or AZURE_CERTIFICATE_PATH",
+            config.credentials.is_none(),
+        ),
     ]
     .into_iter()
     .filter_map(|(n, m)| m.then_some(n))
@@ -229,9 +293,15 @@ fn live_auth(config: &Config) -> Result<(AuthConfig, url::Url, Option<m365_sandb
             ),
         ));
     }
-    let http = crate::http_client::build(None).map_err(|e| CodedError::new(ErrorCode::Auth001, format!("Could not set up TLS: {e}")))?;
+    let http = crate::http_client::build(None)
+        .map_err(|e| CodedError::new(ErrorCode::Auth001, format!("Could not set up TLS: {e}")))?;
     let graph_base = url::Url::parse(&format!("{}/", config.graph_endpoint.trim_end_matches('/')))
-        .map_err(|e| CodedError::new(ErrorCode::Input001, format!("M365_GRAPH_ENDPOINT is not a URL ({e}).")))?;
+        .map_err(|e| {
+            CodedError::new(
+                ErrorCode::Input001,
+                format!("M365_GRAPH_ENDPOINT is not a URL ({e})."),
+            )
+        })?;
     Ok((
         AuthConfig {
             tenant_id: config.tenant_id.clone().unwrap(),
@@ -247,16 +317,28 @@ fn live_auth(config: &Config) -> Result<(AuthConfig, url::Url, Option<m365_sandb
 
 /// Starts the sandbox tenant and registers the app's credentials in it: the
 /// ones configured, or a fresh random secret when none are.
-async fn start_sandbox(config: &Config) -> Result<(AuthConfig, url::Url, Option<m365_sandbox::Sandbox>), CodedError> {
-    let tenant_id = config.tenant_id.clone().unwrap_or_else(|| SANDBOX_TENANT.into());
-    let client_id = config.client_id.clone().unwrap_or_else(|| SANDBOX_CLIENT.into());
-    let credentials = config
-        .credentials
+async fn start_sandbox(
+    config: &Config,
+) -> Result<(AuthConfig, url::Url, Option<m365_sandbox::Sandbox>), CodedError> {
+    let tenant_id = config
+        .tenant_id
         .clone()
-        .unwrap_or_else(|| Credentials::Secret(Secret::new(format!("sbx~{}", uuid::Uuid::new_v4().simple()))));
+        .unwrap_or_else(|| SANDBOX_TENANT.into());
+    let client_id = config
+        .client_id
+        .clone()
+        .unwrap_or_else(|| SANDBOX_CLIENT.into());
+    let credentials = config.credentials.clone().unwrap_or_else(|| {
+        Credentials::Secret(Secret::new(format!(
+            "sbx~{}",
+            uuid::Uuid::new_v4().simple()
+        )))
+    });
     let (client_secret, certificate_pem) = match &credentials {
         Credentials::Secret(s) => (Some(s.expose().to_string()), None),
-        Credentials::Certificate { path, password } => (None, Some(certificate_public_pem(path, password.as_ref())?)),
+        Credentials::Certificate { path, password } => {
+            (None, Some(certificate_public_pem(path, password.as_ref())?))
+        }
     };
     let sandbox = m365_sandbox::Sandbox::start(m365_sandbox::SandboxConfig {
         data_dir: config.sandbox_dir(),
@@ -271,9 +353,21 @@ async fn start_sandbox(config: &Config) -> Result<(AuthConfig, url::Url, Option<
         tuning: m365_sandbox::Tuning::from_env(),
     })
     .await
-    .map_err(|e| CodedError::new(ErrorCode::Graph001, format!("The sandbox tenant could not start: {e}. Check that {} is writable.", config.sandbox_dir().display())))?;
-    let http = crate::http_client::build(Some(sandbox.ca_cert_pem()))
-        .map_err(|e| CodedError::new(ErrorCode::Graph001, format!("Could not trust the sandbox's CA: {e}")))?;
+    .map_err(|e| {
+        CodedError::new(
+            ErrorCode::Graph001,
+            format!(
+                "The sandbox tenant could not start: {e}. Check that {} is writable.",
+                config.sandbox_dir().display()
+            ),
+        )
+    })?;
+    let http = crate::http_client::build(Some(sandbox.ca_cert_pem())).map_err(|e| {
+        CodedError::new(
+            ErrorCode::Graph001,
+            format!("Could not trust the sandbox's CA: {e}"),
+        )
+    })?;
     let base = sandbox.base_url().clone();
     tracing::info!(url = %base, "sandbox tenant started");
     Ok((
@@ -291,13 +385,26 @@ async fn start_sandbox(config: &Config) -> Result<(AuthConfig, url::Url, Option<
 
 /// The public certificate of a PEM or PKCS#12 credential, to register in the
 /// sandbox's app registration.
-fn certificate_public_pem(path: &std::path::Path, password: Option<&Secret>) -> Result<String, CodedError> {
-    let fail = |why: String| CodedError::new(ErrorCode::Auth001, format!("Cannot read the certificate at {}: {why}. Check AZURE_CERTIFICATE_PATH.", path.display()));
+fn certificate_public_pem(
+    path: &std::path::Path,
+    password: Option<&Secret>,
+) -> Result<String, CodedError> {
+    let fail = |why: String| {
+        CodedError::new(
+            ErrorCode::Auth001,
+            format!(
+                "Cannot read the certificate at {}: {why}. Check AZURE_CERTIFICATE_PATH.",
+                path.display()
+            ),
+        )
+    };
     let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
     let cert = if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
-        openssl::x509::X509::from_pem(&bytes).map_err(|_| fail("no certificate in the PEM".into()))?
+        openssl::x509::X509::from_pem(&bytes)
+            .map_err(|_| fail("no certificate in the PEM".into()))?
     } else {
-        let p12 = openssl::pkcs12::Pkcs12::from_der(&bytes).map_err(|_| fail("not PEM or PKCS#12".into()))?;
+        let p12 = openssl::pkcs12::Pkcs12::from_der(&bytes)
+            .map_err(|_| fail("not PEM or PKCS#12".into()))?;
         p12.parse2(password.map(|p| p.expose()).unwrap_or(""))
             .map_err(|_| fail("wrong AZURE_CERTIFICATE_PASSWORD or damaged file".into()))?
             .cert

@@ -110,7 +110,10 @@ impl Auth {
 
 fn first_line(s: &str) -> String {
     // azure_core errors can be long; the first AADSTS line says what matters.
-    let line = s.lines().find(|l| l.contains("AADSTS")).unwrap_or_else(|| s.lines().next().unwrap_or(""));
+    let line = s
+        .lines()
+        .find(|l| l.contains("AADSTS"))
+        .unwrap_or_else(|| s.lines().next().unwrap_or(""));
     line.chars().take(400).collect()
 }
 
@@ -148,12 +151,20 @@ fn build_credential(config: &AuthConfig) -> Result<Arc<dyn TokenCredential>, Cod
                 azure_core::credentials::Secret::new(secret.expose().to_string()),
                 Some(options),
             )
-            .map_err(|e| invalid(format!("The client-secret credential is invalid: {}", secret::redact(&e.to_string()))))?;
+            .map_err(|e| {
+                invalid(format!(
+                    "The client-secret credential is invalid: {}",
+                    secret::redact(&e.to_string())
+                ))
+            })?;
             Ok(credential)
         }
         Credentials::Certificate { path, password } => {
             let bytes = std::fs::read(path).map_err(|e| {
-                invalid(format!("Cannot read AZURE_CERTIFICATE_PATH {} ({e})", path.display()))
+                invalid(format!(
+                    "Cannot read AZURE_CERTIFICATE_PATH {} ({e})",
+                    path.display()
+                ))
             })?;
             let pkcs12 = to_pkcs12(&bytes, password.as_ref()).map_err(|e| {
                 invalid(format!(
@@ -163,14 +174,21 @@ fn build_credential(config: &AuthConfig) -> Result<Arc<dyn TokenCredential>, Cod
             })?;
             let mut options = ClientCertificateCredentialOptions::default();
             options.client_options = client_options(config);
-            options.password = pkcs12.1.map(|p| azure_core::credentials::Secret::new(p.expose().to_string()));
+            options.password = pkcs12
+                .1
+                .map(|p| azure_core::credentials::Secret::new(p.expose().to_string()));
             let credential = ClientCertificateCredential::new(
                 config.tenant_id.clone(),
                 config.client_id.clone(),
                 SecretBytes::new(pkcs12.0),
                 Some(options),
             )
-            .map_err(|e| invalid(format!("The certificate credential is invalid: {}", secret::redact(&e.to_string()))))?;
+            .map_err(|e| {
+                invalid(format!(
+                    "The certificate credential is invalid: {}",
+                    secret::redact(&e.to_string())
+                ))
+            })?;
             Ok(credential)
         }
     }
@@ -182,9 +200,12 @@ fn to_pkcs12(bytes: &[u8], password: Option<&Secret>) -> Result<(Vec<u8>, Option
     if !bytes.starts_with(b"-----") && !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
         return Ok((bytes.to_vec(), password.cloned()));
     }
-    let cert = openssl::x509::X509::from_pem(bytes).map_err(|_| "no certificate in the PEM".to_string())?;
+    let cert = openssl::x509::X509::from_pem(bytes)
+        .map_err(|_| "no certificate in the PEM".to_string())?;
     let key = match password {
-        Some(p) => openssl::pkey::PKey::private_key_from_pem_passphrase(bytes, p.expose().as_bytes()),
+        Some(p) => {
+            openssl::pkey::PKey::private_key_from_pem_passphrase(bytes, p.expose().as_bytes())
+        }
         None => openssl::pkey::PKey::private_key_from_pem(bytes),
     }
     .map_err(|_| "no readable private key in the PEM".to_string())?;

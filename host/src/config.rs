@@ -9,7 +9,10 @@ use std::path::PathBuf;
 #[derive(Clone, Debug)]
 pub enum Credentials {
     Secret(Secret),
-    Certificate { path: PathBuf, password: Option<Secret> },
+    Certificate {
+        path: PathBuf,
+        password: Option<Secret>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -58,7 +61,9 @@ fn number<T: std::str::FromStr>(name: &str, default: T) -> T {
 impl Config {
     /// Reads the environment. `sandbox` comes from the command line.
     pub fn from_env(sandbox: bool, sandbox_reset: bool) -> Config {
-        let home = var("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+        let home = var("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
         let data_home = var("XDG_DATA_HOME")
             .map(PathBuf::from)
             .unwrap_or_else(|| home.join(".local/share"));

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 pub fn build(sandbox_ca_pem: Option<&str>) -> anyhow::Result<reqwest::Client> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
     let tls = match sandbox_ca_pem {
         Some(pem) => {
             let mut roots = rustls::RootCertStore::empty();

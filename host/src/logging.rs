@@ -18,7 +18,10 @@ struct Line {
 impl Write for Line {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = crate::secret::redact(&String::from_utf8_lossy(buf));
-        self.sink.lock().unwrap_or_else(|e| e.into_inner()).write_all(text.as_bytes())?;
+        self.sink
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .write_all(text.as_bytes())?;
         Ok(buf.len())
     }
 
@@ -30,7 +33,9 @@ impl Write for Line {
 impl<'a> MakeWriter<'a> for Redacting {
     type Writer = Line;
     fn make_writer(&'a self) -> Line {
-        Line { sink: self.sink.clone() }
+        Line {
+            sink: self.sink.clone(),
+        }
     }
 }
 
@@ -40,16 +45,26 @@ pub fn init(level: &str, file: Option<&std::path::Path>) -> anyhow::Result<()> {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;
             }
-            Box::new(std::fs::OpenOptions::new().create(true).append(true).open(path)?)
+            Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            )
         }
         None => Box::new(std::io::stderr()),
     };
-    let filter = EnvFilter::try_new(format!("{},wasmtime=warn,cranelift=warn,rmcp=warn", level.to_ascii_lowercase()))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(format!(
+        "{},wasmtime=warn,cranelift=warn,rmcp=warn",
+        level.to_ascii_lowercase()
+    ))
+    .unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
-        .with_writer(Redacting { sink: Arc::new(Mutex::new(sink)) })
+        .with_writer(Redacting {
+            sink: Arc::new(Mutex::new(sink)),
+        })
         .try_init()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())

@@ -9,7 +9,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "m365-admin", version, about = "MCP server for a small Microsoft 365 tenant. Without a command it runs `serve --sandbox`.")]
+#[command(
+    name = "m365-admin",
+    version,
+    about = "MCP server for a small Microsoft 365 tenant. Without a command it runs `serve --sandbox`."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -45,14 +49,20 @@ struct TenantArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("m365-admin: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let command = cli.command.unwrap_or(Command::Serve(TenantArgs { sandbox: true, sandbox_reset: false }));
+    let command = cli.command.unwrap_or(Command::Serve(TenantArgs {
+        sandbox: true,
+        sandbox_reset: false,
+    }));
     match runtime.block_on(run(command)) {
         Ok(code) => code,
         Err(e) => {
@@ -69,15 +79,29 @@ async fn run(command: Command) -> Result<ExitCode, CodedError> {
             let app = start(TenantArgs::default(), false).await?;
             for (name, entry) in &app.registry.tools {
                 let a = &entry.tool.annotations;
-                let kind = if a.read_only { "read-only" } else if a.destructive { "destructive" } else { "writes" };
-                println!("{name:<28} {:<10} {kind:<11} {}", entry.plugin, entry.tool.description.lines().next().unwrap_or(""));
+                let kind = if a.read_only {
+                    "read-only"
+                } else if a.destructive {
+                    "destructive"
+                } else {
+                    "writes"
+                };
+                println!(
+                    "{name:<28} {:<10} {kind:<11} {}",
+                    entry.plugin,
+                    entry.tool.description.lines().next().unwrap_or("")
+                );
             }
             for p in &app.registry.problems {
                 eprintln!("not loaded: {}: {}", p.source, p.reason);
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Call { tool, arguments, tenant } => {
+        Command::Call {
+            tool,
+            arguments,
+            tenant,
+        } => {
             let args: serde_json::Value = serde_json::from_str(&arguments).map_err(|e| {
                 CodedError::new(m365_admin::errors::ErrorCode::Input001, format!("The arguments are not JSON ({e}); pass an object such as '{{\"userEmail\":\"a@b.com\"}}'."))
             })?;
@@ -87,7 +111,10 @@ async fn run(command: Command) -> Result<ExitCode, CodedError> {
                 Ok(v) => (v.clone(), ExitCode::SUCCESS),
                 Err(e) => (e.to_json(), ExitCode::from(1)),
             };
-            println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            );
             app.shutdown().await;
             Ok(code)
         }
@@ -105,12 +132,19 @@ async fn start(t: TenantArgs, connect: bool) -> Result<App, CodedError> {
 async fn serve(t: TenantArgs) -> Result<ExitCode, CodedError> {
     use rmcp::ServiceExt;
     let app = Arc::new(start(t, true).await?);
-    tracing::info!(tools = app.registry.tools.len(), plugins = app.registry.plugins.len(), sandbox = t.sandbox, "serving MCP on stdio");
+    tracing::info!(
+        tools = app.registry.tools.len(),
+        plugins = app.registry.plugins.len(),
+        sandbox = t.sandbox,
+        "serving MCP on stdio"
+    );
     let server = m365_admin::mcp::Server::new(app.clone());
-    let running = server
-        .serve(rmcp::transport::stdio())
-        .await
-        .map_err(|e| CodedError::new(m365_admin::errors::ErrorCode::Plugin001, format!("MCP session could not start: {e}")))?;
+    let running = server.serve(rmcp::transport::stdio()).await.map_err(|e| {
+        CodedError::new(
+            m365_admin::errors::ErrorCode::Plugin001,
+            format!("MCP session could not start: {e}"),
+        )
+    })?;
     let _ = running.waiting().await;
     tracing::info!("client disconnected; shutting down");
     if let Ok(app) = Arc::try_unwrap(app) {

@@ -37,7 +37,11 @@ impl Server {
                 annotations.destructive_hint = Some(a.destructive);
                 annotations.idempotent_hint = Some(a.idempotent);
                 annotations.open_world_hint = Some(a.open_world);
-                let mut tool = Tool::new(e.tool.name.clone(), e.tool.description.clone(), Arc::new(e.input_schema.clone()));
+                let mut tool = Tool::new(
+                    e.tool.name.clone(),
+                    e.tool.description.clone(),
+                    Arc::new(e.input_schema.clone()),
+                );
                 tool.title = e.tool.title.clone();
                 tool.output_schema = e.output_schema.clone().map(Arc::new);
                 tool.annotations = Some(annotations);
@@ -120,7 +124,10 @@ impl ServerHandler for Server {
         let result = match outcome {
             Some(Ok(v)) => success_result(v),
             Some(Err(e)) => error_result(&e),
-            None => error_result(&CodedError::new(crate::errors::ErrorCode::Plugin001, "The call was cancelled by the client; the plugin was stopped.")),
+            None => error_result(&CodedError::new(
+                crate::errors::ErrorCode::Plugin001,
+                "The call was cancelled by the client; the plugin was stopped.",
+            )),
         };
         Ok(CallToolResponse::Complete(result))
     }
@@ -132,7 +139,9 @@ impl ServerHandler for Server {
     ) -> Result<ListResourcesResult, McpError> {
         let mut resources = vec![
             Resource::new("m365://health", "MCP Server Health Status")
-                .with_description("Status, authentication, Graph connectivity, tenant and loaded plugins")
+                .with_description(
+                    "Status, authentication, Graph connectivity, tenant and loaded plugins",
+                )
                 .with_mime_type("application/json"),
         ];
         for r in self.app.list_resources().await {
@@ -171,9 +180,9 @@ impl ServerHandler for Server {
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         match self.app.read_resource(&request.uri).await {
-            Ok((mime, text)) => Ok(ReadResourceResponse::Complete(ReadResourceResult::new(vec![
-                ResourceContents::text(text, request.uri.clone()).with_mime_type(mime),
-            ]))),
+            Ok((mime, text)) => Ok(ReadResourceResponse::Complete(ReadResourceResult::new(
+                vec![ResourceContents::text(text, request.uri.clone()).with_mime_type(mime)],
+            ))),
             Err(e) => Err(McpError::invalid_params(e.to_string(), Some(e.to_json()))),
         }
     }

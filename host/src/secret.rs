@@ -88,14 +88,20 @@ fn redact_shapes(text: &str) -> String {
 }
 
 fn find_credential(text: &str) -> Option<(usize, usize)> {
-    let is_token_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=');
+    let is_token_char =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=');
     let bearer = text
         .char_indices()
         .filter(|(i, _)| text[*i..].len() >= 7 && text[*i..*i + 7].eq_ignore_ascii_case("bearer "))
         .map(|(i, _)| i + 7)
-        .find(|&i| text[i..].starts_with(|c: char| is_token_char(c)) && !text[i..].starts_with(REDACTED));
+        .find(|&i| {
+            text[i..].starts_with(|c: char| is_token_char(c)) && !text[i..].starts_with(REDACTED)
+        });
     let jwt = text.find("eyJ").filter(|&i| {
-        let candidate: String = text[i..].chars().take_while(|&c| is_token_char(c)).collect();
+        let candidate: String = text[i..]
+            .chars()
+            .take_while(|&c| is_token_char(c))
+            .collect();
         candidate.matches('.').count() >= 2 && candidate.len() >= 20
     });
     let start = match (bearer, jwt) {
@@ -127,8 +133,14 @@ mod tests {
     #[test]
     fn shapes_are_removed_without_registration() {
         let cases = [
-            ("Authorization: Bearer abc.def-ghi", "Authorization: Bearer [REDACTED]"),
-            ("token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig end", "token [REDACTED] end"),
+            (
+                "Authorization: Bearer abc.def-ghi",
+                "Authorization: Bearer [REDACTED]",
+            ),
+            (
+                "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig end",
+                "token [REDACTED] end",
+            ),
             ("no secrets here", "no secrets here"),
             ("bearer ", "bearer "),
         ];

@@ -64,7 +64,10 @@ impl App {
     }
 
     pub fn tuning(&self) -> Tuning {
-        self.tuning.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.tuning
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn record(&self, record: RequestRecord) {

@@ -17,7 +17,8 @@ fn error(status: StatusCode, message: impl Into<String>) -> Reply {
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Reply> {
-    serde_json::from_slice(body).map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid body: {e}")))
 }
 
 #[derive(Deserialize)]
@@ -38,11 +39,18 @@ pub(crate) fn handle(app: &App, method: &Method, segs: &[String], body: &[u8]) -
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let result = match (method.clone(), segs.as_slice()) {
         (Method::GET, ["requests"]) => {
-            let log = app.requests.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let log = app
+                .requests
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             Ok(Reply::ok(json!(log)))
         }
         (Method::DELETE, ["requests"]) => {
-            app.requests.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            app.requests
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
             Ok(Reply::no_content())
         }
         (Method::GET, ["faults"]) => Ok(Reply::ok(json!(app.faults.list()))),
@@ -57,7 +65,9 @@ pub(crate) fn handle(app: &App, method: &Method, segs: &[String], body: &[u8]) -
             app.faults.clear();
             Ok(Reply::no_content())
         }
-        (Method::PUT, ["skus", part]) => parse::<Seats>(body).and_then(|s| set_seats(app, part, s.enabled)),
+        (Method::PUT, ["skus", part]) => {
+            parse::<Seats>(body).and_then(|s| set_seats(app, part, s.enabled))
+        }
         (Method::GET, ["tuning"]) => Ok(tuning_reply(app)),
         (Method::PATCH, ["tuning"]) => parse::<TuningPatch>(body).map(|p| {
             {

@@ -138,7 +138,10 @@ impl GraphError {
     }
 
     pub fn into_reply(self, ctx: &Ctx) -> Reply {
-        let mut reply = Reply::json(self.status, graph_error_body(ctx, &self.code, &self.message));
+        let mut reply = Reply::json(
+            self.status,
+            graph_error_body(ctx, &self.code, &self.message),
+        );
         if let Some(secs) = self.retry_after {
             reply = reply.with_header("Retry-After", secs.to_string());
         }
@@ -219,7 +222,12 @@ mod tests {
         let body = graph_error_body(&ctx, "Request_BadRequest", "bad");
         assert_eq!(body["error"]["code"], "Request_BadRequest");
         assert_eq!(body["error"]["innerError"]["client-request-id"], "abc");
-        assert!(body["error"]["innerError"]["date"].as_str().unwrap().ends_with('Z'));
+        assert!(
+            body["error"]["innerError"]["date"]
+                .as_str()
+                .unwrap()
+                .ends_with('Z')
+        );
     }
 
     #[test]

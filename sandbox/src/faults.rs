@@ -65,10 +65,10 @@ impl Fault {
         self.method
             .as_deref()
             .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
-            && self
-                .path_prefix
-                .as_deref()
-                .is_none_or(|p| path.to_ascii_lowercase().starts_with(&p.to_ascii_lowercase()))
+            && self.path_prefix.as_deref().is_none_or(|p| {
+                path.to_ascii_lowercase()
+                    .starts_with(&p.to_ascii_lowercase())
+            })
     }
 
     /// The error reply this fault answers with, if it has a status.
@@ -183,7 +183,12 @@ mod tests {
         let ctx = Ctx::new(None);
         let reply = fault(None, None, None).reply(&ctx).unwrap();
         assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
-        assert!(reply.headers.iter().any(|(k, v)| k == "Retry-After" && v == "1"));
+        assert!(
+            reply
+                .headers
+                .iter()
+                .any(|(k, v)| k == "Retry-After" && v == "1")
+        );
         let ReplyBody::Json(body) = reply.body else {
             panic!("json body")
         };

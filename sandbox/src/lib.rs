@@ -220,7 +220,9 @@ impl Sandbox {
         });
         state::write_atomic(
             &cfg.data_dir.join("endpoint.json"),
-            serde_json::to_vec_pretty(&endpoint).unwrap_or_default().as_slice(),
+            serde_json::to_vec_pretty(&endpoint)
+                .unwrap_or_default()
+                .as_slice(),
         )
         .map_err(|source| SandboxError::Io {
             path: cfg.data_dir.join("endpoint.json"),

@@ -157,7 +157,9 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
             Route::Token { tenant } => {
                 crate::token::handle_token(&app, &ctx, tenant, &method, &parts.headers, &body)
             }
-            Route::OpenIdConfig { tenant } => crate::token::openid_configuration(&app, &ctx, tenant),
+            Route::OpenIdConfig { tenant } => {
+                crate::token::openid_configuration(&app, &ctx, tenant)
+            }
             Route::Graph(rest) => crate::graph::handle(
                 &app,
                 &ctx,
@@ -196,7 +198,10 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
     let mut response = finish(reply, &ctx, content_type);
     if !is_graph {
         let h = response.headers_mut();
-        h.insert("cache-control", HeaderValue::from_static("no-store, no-cache"));
+        h.insert(
+            "cache-control",
+            HeaderValue::from_static("no-store, no-cache"),
+        );
         if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
             h.insert("x-ms-request-id", v);
         }
@@ -212,7 +217,10 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 fn finish(reply: Reply, ctx: &Ctx, content_type: &str) -> Response<Full<Bytes>> {
     let (body, has_body) = match reply.body {
         ReplyBody::Empty => (Bytes::new(), false),
-        ReplyBody::Json(v) => (Bytes::from(serde_json::to_vec(&v).unwrap_or_default()), true),
+        ReplyBody::Json(v) => (
+            Bytes::from(serde_json::to_vec(&v).unwrap_or_default()),
+            true,
+        ),
         ReplyBody::Raw(s) => (Bytes::from(s), true),
     };
     let mut response = Response::new(Full::new(body));
@@ -264,7 +272,13 @@ mod tests {
         for (raw, want) in ok {
             assert_eq!(decode_path(raw).unwrap(), want, "{raw}");
         }
-        for bad in ["/v1.0/../x", "/v1.0/%2e%2e/x", "/v1.0/a%2F..%2Fb", "/v1.0/%zz", "/%ff"] {
+        for bad in [
+            "/v1.0/../x",
+            "/v1.0/%2e%2e/x",
+            "/v1.0/a%2F..%2Fb",
+            "/v1.0/%zz",
+            "/%ff",
+        ] {
             assert!(decode_path(bad).is_err(), "{bad}");
         }
     }
@@ -272,12 +286,18 @@ mod tests {
     #[test]
     fn classify_table() {
         let segs = |p: &str| decode_path(p).unwrap();
-        assert!(matches!(classify(&segs("/_sandbox/state")), Route::Control(_)));
+        assert!(matches!(
+            classify(&segs("/_sandbox/state")),
+            Route::Control(_)
+        ));
         assert!(matches!(classify(&segs("/V1.0/users")), Route::Graph(_)));
         assert!(matches!(
             classify(&segs("/t/oauth2/v2.0/token")),
             Route::Token { tenant: "t" }
         ));
-        assert!(matches!(classify(&segs("/beta/users")), Route::BadVersion("beta")));
+        assert!(matches!(
+            classify(&segs("/beta/users")),
+            Route::BadVersion("beta")
+        ));
     }
 }

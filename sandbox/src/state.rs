@@ -119,7 +119,10 @@ impl Tenant {
             service_plan_id: id.into(),
             service_plan_name: name.into(),
         };
-        let exchange = plan("9aaf7827-d63c-4b61-89c3-182f06f82e5c", "EXCHANGE_S_STANDARD");
+        let exchange = plan(
+            "9aaf7827-d63c-4b61-89c3-182f06f82e5c",
+            "EXCHANGE_S_STANDARD",
+        );
         let sharepoint = plan("c7699d2e-19aa-44de-8edf-1736da088ca1", "SHAREPOINTSTANDARD");
         let teams = plan("57ff2da0-773e-42df-b2af-ffb7a2317929", "TEAMS1");
         let skype = plan("0feaeb32-d00e-4d66-bd5a-43b5b83db82c", "MCOSTANDARD");
@@ -321,12 +324,10 @@ impl Store {
         };
         if fresh {
             let tenant = store.read(Clone::clone);
-            store
-                .persist(&tenant)
-                .map_err(|source| SandboxError::Io {
-                    path: store.path.clone(),
-                    source,
-                })?;
+            store.persist(&tenant).map_err(|source| SandboxError::Io {
+                path: store.path.clone(),
+                source,
+            })?;
         }
         Ok(store)
     }

@@ -35,7 +35,9 @@ pub(crate) struct RegisteredCert {
 impl RegisteredCert {
     pub fn from_pem(pem: &str) -> Result<Self, SandboxError> {
         let bad = |e: openssl::error::ErrorStack| {
-            SandboxError::Config(format!("certificate_pem is not a usable X.509 certificate: {e}"))
+            SandboxError::Config(format!(
+                "certificate_pem is not a usable X.509 certificate: {e}"
+            ))
         };
         let cert = X509::from_pem(pem.as_bytes()).map_err(bad)?;
         let der = cert.to_der().map_err(bad)?;
@@ -55,7 +57,12 @@ struct EntraError {
     description: String,
 }
 
-fn entra(status: StatusCode, error: &'static str, code: u32, description: impl Into<String>) -> EntraError {
+fn entra(
+    status: StatusCode,
+    error: &'static str,
+    code: u32,
+    description: impl Into<String>,
+) -> EntraError {
     EntraError {
         status,
         error,
@@ -74,7 +81,12 @@ fn missing(param: &str) -> EntraError {
 }
 
 fn bad_assertion(code: u32, description: impl Into<String>) -> EntraError {
-    entra(StatusCode::UNAUTHORIZED, "invalid_client", code, description)
+    entra(
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        code,
+        description,
+    )
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token`.
@@ -97,13 +109,21 @@ fn known_tenant(app: &App, tenant: &str) -> bool {
         || app.store.read(|t| t.is_verified_domain(tenant))
 }
 
-fn issue(app: &App, ctx: &Ctx, tenant: &str, method: &Method, body: &[u8]) -> Result<Reply, EntraError> {
+fn issue(
+    app: &App,
+    ctx: &Ctx,
+    tenant: &str,
+    method: &Method,
+    body: &[u8],
+) -> Result<Reply, EntraError> {
     if *method != Method::POST {
         return Err(entra(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             900561,
-            format!("The endpoint only accepts POST, OPTIONS requests. Received a {method} request."),
+            format!(
+                "The endpoint only accepts POST, OPTIONS requests. Received a {method} request."
+            ),
         ));
     }
     if !known_tenant(app, tenant) {
@@ -111,7 +131,9 @@ fn issue(app: &App, ctx: &Ctx, tenant: &str, method: &Method, body: &[u8]) -> Re
             StatusCode::BAD_REQUEST,
             "invalid_request",
             90002,
-            format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."),
+            format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
+            ),
         ));
     }
     let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
@@ -138,13 +160,14 @@ fn issue(app: &App, ctx: &Ctx, tenant: &str, method: &Method, body: &[u8]) -> Re
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
             700016,
-            format!("Application with identifier '{client_id}' was not found in the directory '{tenant_name}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."),
+            format!(
+                "Application with identifier '{client_id}' was not found in the directory '{tenant_name}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+            ),
         ));
     }
     let scope = param("scope").ok_or_else(|| missing("scope"))?;
-    let audience = audience_for_scope(scope).map_err(|(code, error, msg)| {
-        entra(StatusCode::BAD_REQUEST, error, code, msg)
-    })?;
+    let audience = audience_for_scope(scope)
+        .map_err(|(code, error, msg)| entra(StatusCode::BAD_REQUEST, error, code, msg))?;
 
     let now = ctx.now;
     let assertion_type = param("client_assertion_type");
@@ -160,7 +183,9 @@ fn issue(app: &App, ctx: &Ctx, tenant: &str, method: &Method, body: &[u8]) -> Re
                     StatusCode::UNAUTHORIZED,
                     "invalid_client",
                     7000215,
-                    format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."),
+                    format!(
+                        "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
+                    ),
                 ));
             }
             "1"
@@ -174,7 +199,9 @@ fn issue(app: &App, ctx: &Ctx, tenant: &str, method: &Method, body: &[u8]) -> Re
                         StatusCode::BAD_REQUEST,
                         "invalid_request",
                         50027,
-                        format!("Invalid client_assertion_type '{other}'; expected '{JWT_BEARER}'."),
+                        format!(
+                            "Invalid client_assertion_type '{other}'; expected '{JWT_BEARER}'."
+                        ),
                     ));
                 }
             }
@@ -216,7 +243,9 @@ fn audience_for_scope(scope: &str) -> Result<&'static str, (u32, &'static str, S
         return Err((
             1002012,
             "invalid_scope",
-            format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
+            format!(
+                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
         ));
     };
     match resource.trim_end_matches('/') {
@@ -225,7 +254,9 @@ fn audience_for_scope(scope: &str) -> Result<&'static str, (u32, &'static str, S
         r => Err((
             500011,
             "invalid_resource",
-            format!("The resource principal named {r} was not found in the tenant. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."),
+            format!(
+                "The resource principal named {r} was not found in the tenant. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."
+            ),
         )),
     }
 }
@@ -257,7 +288,12 @@ fn verify_assertion(
     assertion: &str,
     now: OffsetDateTime,
 ) -> Result<(), EntraError> {
-    let malformed = || bad_assertion(700027, "Client assertion contains an invalid signature or is not a well-formed JWT.");
+    let malformed = || {
+        bad_assertion(
+            700027,
+            "Client assertion contains an invalid signature or is not a well-formed JWT.",
+        )
+    };
     let parts: Vec<&str> = assertion.split('.').collect();
     let [h, p, s] = parts.as_slice() else {
         return Err(malformed());
@@ -272,7 +308,10 @@ fn verify_assertion(
             "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - No certificate is registered on the application.]",
         ));
     };
-    let thumb_ok = match (header.get("x5t#S256").and_then(Value::as_str), header.get("x5t").and_then(Value::as_str)) {
+    let thumb_ok = match (
+        header.get("x5t#S256").and_then(Value::as_str),
+        header.get("x5t").and_then(Value::as_str),
+    ) {
         (Some(t), _) => b64(t).is_some_and(|t| t == cert.sha256),
         (None, Some(t)) => b64(t).is_some_and(|t| t == cert.sha1),
         (None, None) => false,
@@ -290,7 +329,10 @@ fn verify_assertion(
         _ => false,
     };
     if !verified {
-        return Err(bad_assertion(700027, "Client assertion failed signature validation."));
+        return Err(bad_assertion(
+            700027,
+            "Client assertion failed signature validation.",
+        ));
     }
 
     let expected_aud = [
@@ -322,7 +364,8 @@ fn verify_assertion(
     let now_s = now.unix_timestamp();
     let exp = payload.get("exp").and_then(Value::as_i64);
     let nbf = payload.get("nbf").and_then(Value::as_i64);
-    let in_window = exp.is_some_and(|e| now_s < e + SKEW_SECS) && nbf.is_none_or(|n| n <= now_s + SKEW_SECS);
+    let in_window =
+        exp.is_some_and(|e| now_s < e + SKEW_SECS) && nbf.is_none_or(|n| n <= now_s + SKEW_SECS);
     if !in_window {
         return Err(bad_assertion(
             700024,
@@ -362,11 +405,19 @@ fn service_principal_id(client_id: &str) -> String {
         .unwrap_or_else(|_| vec![0; 32]);
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }
 
 /// Issues an access token for `audience`.
-pub(crate) fn mint(app: &App, audience: &str, acr: &str, now: OffsetDateTime, lifetime: i64) -> String {
+pub(crate) fn mint(
+    app: &App,
+    audience: &str,
+    acr: &str,
+    now: OffsetDateTime,
+    lifetime: i64,
+) -> String {
     let iat = now.unix_timestamp();
     let oid = service_principal_id(&app.reg.client_id);
     let header = json!({"typ": "JWT", "alg": "HS256", "kid": "m365-sandbox"});
@@ -403,12 +454,18 @@ pub(crate) struct Claims {
 impl Claims {
     /// Whether any of `roles` was granted.
     pub fn has_any(&self, roles: &[&str]) -> bool {
-        self.roles.iter().any(|r| roles.iter().any(|want| r.eq_ignore_ascii_case(want)))
+        self.roles
+            .iter()
+            .any(|r| roles.iter().any(|want| r.eq_ignore_ascii_case(want)))
     }
 }
 
 fn unauthorized(message: &str) -> GraphError {
-    GraphError::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message)
+    GraphError::new(
+        StatusCode::UNAUTHORIZED,
+        "InvalidAuthenticationToken",
+        message,
+    )
 }
 
 /// Validates `Authorization: Bearer …` for Graph, with Graph's messages.
@@ -437,22 +494,39 @@ pub(crate) fn verify_graph_token(
     if sig.len() != expected.len() || !openssl::memcmp::eq(&sig, &expected) {
         return Err(unauthorized("Access token validation failure."));
     }
-    let aud = payload.get("aud").and_then(Value::as_str).unwrap_or_default();
+    let aud = payload
+        .get("aud")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !(aud.eq_ignore_ascii_case(GRAPH_AUDIENCE) || aud.eq_ignore_ascii_case(GRAPH_APP_ID)) {
-        return Err(unauthorized("Access token validation failure. Invalid audience."));
+        return Err(unauthorized(
+            "Access token validation failure. Invalid audience.",
+        ));
     }
-    let tid = payload.get("tid").and_then(Value::as_str).unwrap_or_default();
+    let tid = payload
+        .get("tid")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !tid.eq_ignore_ascii_case(&app.reg.tenant_id) {
-        return Err(unauthorized("Access token validation failure. Invalid issuer."));
+        return Err(unauthorized(
+            "Access token validation failure. Invalid issuer.",
+        ));
     }
     let exp = payload.get("exp").and_then(Value::as_i64).unwrap_or(0);
     if now.unix_timestamp() >= exp {
-        return Err(unauthorized("Lifetime validation failed, the token is expired."));
+        return Err(unauthorized(
+            "Lifetime validation failed, the token is expired.",
+        ));
     }
     let roles = payload
         .get("roles")
         .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
     Ok(Claims { roles })
 }
@@ -489,10 +563,26 @@ mod tests {
 
     #[test]
     fn scopes() {
-        assert_eq!(audience_for_scope("https://graph.microsoft.com/.default").unwrap(), GRAPH_AUDIENCE);
-        assert_eq!(audience_for_scope("https://outlook.office365.com/.default").unwrap(), OUTLOOK_AUDIENCE);
-        assert_eq!(audience_for_scope("https://graph.microsoft.com/User.Read").unwrap_err().0, 1002012);
-        assert_eq!(audience_for_scope("https://example.com/.default").unwrap_err().0, 500011);
+        assert_eq!(
+            audience_for_scope("https://graph.microsoft.com/.default").unwrap(),
+            GRAPH_AUDIENCE
+        );
+        assert_eq!(
+            audience_for_scope("https://outlook.office365.com/.default").unwrap(),
+            OUTLOOK_AUDIENCE
+        );
+        assert_eq!(
+            audience_for_scope("https://graph.microsoft.com/User.Read")
+                .unwrap_err()
+                .0,
+            1002012
+        );
+        assert_eq!(
+            audience_for_scope("https://example.com/.default")
+                .unwrap_err()
+                .0,
+            500011
+        );
     }
 
     #[test]

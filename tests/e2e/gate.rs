@@ -5,8 +5,17 @@
 use crate::harness::*;
 use serde_json::json;
 
-async fn probe_http(s: &Server, method: &str, url: &str, headers: serde_json::Value) -> serde_json::Value {
-    s.err("http", json!({"method": method, "url": url, "headers": headers})).await
+async fn probe_http(
+    s: &Server,
+    method: &str,
+    url: &str,
+    headers: serde_json::Value,
+) -> serde_json::Value {
+    s.err(
+        "http",
+        json!({"method": method, "url": url, "headers": headers}),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -19,20 +28,55 @@ async fn requests_outside_the_grants_are_refused_and_named() {
     let cases = [
         ("GET", "https://example.com/v1.0/users/x", "example.com"),
         ("GET", "https://127.0.0.1/v1.0/users/x", "127.0.0.1"),
-        ("GET", "https://graph.microsoft.com:8443/v1.0/users/x", "8443"),
+        (
+            "GET",
+            "https://graph.microsoft.com:8443/v1.0/users/x",
+            "8443",
+        ),
         ("GET", "http://graph.microsoft.com/v1.0/users/x", "https"),
-        ("DELETE", "https://graph.microsoft.com/v1.0/users/x", "DELETE /users/x"),
-        ("GET", "https://graph.microsoft.com/v1.0/groups", "GET /groups"),
-        ("GET", "https://graph.microsoft.com/v1.0/users/x/../../groups", ".."),
-        ("GET", "https://graph.microsoft.com/v1.0/users/%2e%2e", "/v1.0/users/%2e%2e"),
-        ("GET", "https://graph.microsoft.com/v1.0/users/a%252f..", "/v1.0/users/a%252f.."),
-        ("GET", "https://graph.microsoft.com/v1.0/users/a%2fb", "/v1.0/users/a%2fb"),
-        ("GET", "https://graph.microsoft.com/beta/users/x", "/beta/users/x"),
+        (
+            "DELETE",
+            "https://graph.microsoft.com/v1.0/users/x",
+            "DELETE /users/x",
+        ),
+        (
+            "GET",
+            "https://graph.microsoft.com/v1.0/groups",
+            "GET /groups",
+        ),
+        (
+            "GET",
+            "https://graph.microsoft.com/v1.0/users/x/../../groups",
+            "..",
+        ),
+        (
+            "GET",
+            "https://graph.microsoft.com/v1.0/users/%2e%2e",
+            "/v1.0/users/%2e%2e",
+        ),
+        (
+            "GET",
+            "https://graph.microsoft.com/v1.0/users/a%252f..",
+            "/v1.0/users/a%252f..",
+        ),
+        (
+            "GET",
+            "https://graph.microsoft.com/v1.0/users/a%2fb",
+            "/v1.0/users/a%2fb",
+        ),
+        (
+            "GET",
+            "https://graph.microsoft.com/beta/users/x",
+            "/beta/users/x",
+        ),
     ];
     for (method, url, named) in cases {
         let err = probe_http(&s, method, url, json!({})).await;
         assert_eq!(err["code"], "PLUGIN_001", "{method} {url}: {err}");
-        assert!(err["message"].as_str().unwrap().contains(named), "{method} {url}: {err}");
+        assert!(
+            err["message"].as_str().unwrap().contains(named),
+            "{method} {url}: {err}"
+        );
     }
     let own_auth = probe_http(
         &s,
@@ -42,7 +86,14 @@ async fn requests_outside_the_grants_are_refused_and_named() {
     )
     .await;
     assert_eq!(own_auth["code"], "PLUGIN_001", "{own_auth}");
-    assert!(own_auth["message"].as_str().unwrap().to_lowercase().contains("authorization"), "{own_auth}");
+    assert!(
+        own_auth["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("authorization"),
+        "{own_auth}"
+    );
 
     let echoed = s.ok("echo", json!({"value": {"still": "alive"}})).await;
     assert_eq!(echoed["value"]["still"], "alive");
@@ -51,11 +102,25 @@ async fn requests_outside_the_grants_are_refused_and_named() {
 
 #[tokio::test]
 async fn runaway_plugins_are_stopped_and_others_keep_working() {
-    let s = Server::start(Options::default().with_probe().env("M365_PLUGIN_CPU_MS", "1500").env("M365_PLUGIN_MEMORY_MB", "64")).await;
-    for (tool, reason) in [("spin", "CPU"), ("hog", "memory"), ("crash", "crashed"), ("stack", "stack")] {
+    let s = Server::start(
+        Options::default()
+            .with_probe()
+            .env("M365_PLUGIN_CPU_MS", "1500")
+            .env("M365_PLUGIN_MEMORY_MB", "64"),
+    )
+    .await;
+    for (tool, reason) in [
+        ("spin", "CPU"),
+        ("hog", "memory"),
+        ("crash", "crashed"),
+        ("stack", "stack"),
+    ] {
         let err = s.err(tool, json!({})).await;
         assert_eq!(err["code"], "PLUGIN_001", "{tool}: {err}");
-        assert!(err["message"].as_str().unwrap().contains(reason), "{tool}: {err}");
+        assert!(
+            err["message"].as_str().unwrap().contains(reason),
+            "{tool}: {err}"
+        );
         // Another plugin's tool still answers after each.
         let listed = s.ok("list_users", json!({})).await;
         assert!(listed.to_string().contains("admin@libertygoldsilver.com"));

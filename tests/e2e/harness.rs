@@ -30,7 +30,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { env: Vec::new(), probe: false }
+        Options {
+            env: Vec::new(),
+            probe: false,
+        }
     }
 }
 
@@ -73,8 +76,16 @@ impl Server {
         if opts.probe {
             let target = dir.path().join("plugins/probe");
             std::fs::create_dir_all(&target).unwrap();
-            std::fs::copy(env!("M365_TEST_PLUGIN_PROBE_WASM"), target.join("probe.wasm")).unwrap();
-            std::fs::copy(env!("M365_TEST_PLUGIN_PROBE_MANIFEST"), target.join("manifest.toml")).unwrap();
+            std::fs::copy(
+                env!("M365_TEST_PLUGIN_PROBE_WASM"),
+                target.join("probe.wasm"),
+            )
+            .unwrap();
+            std::fs::copy(
+                env!("M365_TEST_PLUGIN_PROBE_MANIFEST"),
+                target.join("manifest.toml"),
+            )
+            .unwrap();
         }
         let mut cmd = base_command(dir.path());
         cmd.args(["serve", "--sandbox"]);
@@ -82,14 +93,19 @@ impl Server {
             cmd.env(k, v);
         }
         let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
-        let (transport, _) = TokioChildProcess::builder(cmd).stderr(stderr).spawn().unwrap();
+        let (transport, _) = TokioChildProcess::builder(cmd)
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
         let client = ().serve(transport).await.expect("MCP initialize");
         Server { client, dir }
     }
 
     /// Calls a tool; the result as the client sees it.
     pub async fn call(&self, tool: &str, args: Value) -> CallToolResult {
-        let Value::Object(map) = args else { panic!("arguments must be an object") };
+        let Value::Object(map) = args else {
+            panic!("arguments must be an object")
+        };
         let result = self
             .client
             .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(map))
@@ -110,7 +126,12 @@ impl Server {
     /// Calls a tool that must fail; its error object (code, message, details).
     pub async fn err(&self, tool: &str, args: Value) -> Value {
         let r = self.call(tool, args).await;
-        assert_eq!(r.is_error, Some(true), "{tool} unexpectedly succeeded: {}", text_of(&r));
+        assert_eq!(
+            r.is_error,
+            Some(true),
+            "{tool} unexpectedly succeeded: {}",
+            text_of(&r)
+        );
         r.structured_content.clone().expect("structured error")["error"].clone()
     }
 
@@ -131,7 +152,11 @@ impl Server {
     /// Everything the client was shown is kept, to check for leaked secrets.
     fn record(&self, text: &str) {
         use std::io::Write;
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("results.log")).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("results.log"))
+            .unwrap();
         writeln!(f, "{text}").unwrap();
     }
 
@@ -149,7 +174,11 @@ impl Server {
 }
 
 pub fn text_of(r: &CallToolResult) -> String {
-    r.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join("\n")
+    r.content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The sandbox tenant's control API.
@@ -161,10 +190,15 @@ pub struct Sandbox {
 impl Sandbox {
     pub fn open(dir: &Path) -> Sandbox {
         let path = dir.join("data/sandbox/endpoint.json");
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap();
+        let v: Value = serde_json::from_str(
+            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        )
+        .unwrap();
         let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = rustls::RootCertStore::empty();
-        for c in rustls::pki_types::pem::PemObject::pem_slice_iter(v["caCertPem"].as_str().unwrap().as_bytes()) {
+        for c in rustls::pki_types::pem::PemObject::pem_slice_iter(
+            v["caCertPem"].as_str().unwrap().as_bytes(),
+        ) {
             roots.add(c.unwrap()).unwrap();
         }
         let tls = rustls::ClientConfig::builder_with_provider(provider)
@@ -172,12 +206,29 @@ impl Sandbox {
             .unwrap()
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let http = reqwest::Client::builder().tls_backend_preconfigured(tls).build().unwrap();
-        Sandbox { base: v["baseUrl"].as_str().unwrap().trim_end_matches('/').to_string(), http }
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .build()
+            .unwrap();
+        Sandbox {
+            base: v["baseUrl"]
+                .as_str()
+                .unwrap()
+                .trim_end_matches('/')
+                .to_string(),
+            http,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Value {
-        self.http.get(format!("{}{path}", self.base)).send().await.unwrap().json().await.unwrap()
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) {
@@ -192,19 +243,31 @@ impl Sandbox {
     /// Graph requests (under /v1.0) the sandbox has seen since the last clear.
     pub async fn graph_requests(&self) -> Vec<Value> {
         let all = self.get("/_sandbox/requests").await;
-        all.as_array().unwrap().iter().filter(|r| r["path"].as_str().unwrap_or("").starts_with("/v1.0")).cloned().collect()
+        all.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["path"].as_str().unwrap_or("").starts_with("/v1.0"))
+            .cloned()
+            .collect()
     }
 
     pub async fn clear_requests(&self) {
-        self.send(reqwest::Method::DELETE, "/_sandbox/requests", None).await;
+        self.send(reqwest::Method::DELETE, "/_sandbox/requests", None)
+            .await;
     }
 
     pub async fn fault(&self, fault: Value) {
-        self.send(reqwest::Method::POST, "/_sandbox/faults", Some(fault)).await;
+        self.send(reqwest::Method::POST, "/_sandbox/faults", Some(fault))
+            .await;
     }
 
     pub async fn set_seats(&self, part: &str, enabled: u32) {
-        self.send(reqwest::Method::PUT, &format!("/_sandbox/skus/{part}"), Some(json!({"enabled": enabled}))).await;
+        self.send(
+            reqwest::Method::PUT,
+            &format!("/_sandbox/skus/{part}"),
+            Some(json!({"enabled": enabled})),
+        )
+        .await;
     }
 
     pub async fn state(&self) -> Value {

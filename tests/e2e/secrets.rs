@@ -17,8 +17,16 @@ async fn sentinel_secrets_never_appear_in_output() {
     let echoed = s.ok("http", json!({"method": "GET", "url": "https://graph.microsoft.com/v1.0/users/admin@libertygoldsilver.com"})).await;
     s.read("m365://health").await;
     let (stderr, log, results) = s.finish().await;
-    assert!(log.contains("tool call succeeded"), "the log file was written: {log}");
-    for (name, text) in [("stderr", &stderr), ("log file", &log), ("results", &results), ("probe", &echoed.to_string())] {
+    assert!(
+        log.contains("tool call succeeded"),
+        "the log file was written: {log}"
+    );
+    for (name, text) in [
+        ("stderr", &stderr),
+        ("log file", &log),
+        ("results", &results),
+        ("probe", &echoed.to_string()),
+    ] {
         assert!(!text.contains(SENTINEL_SECRET), "client secret in {name}");
         assert!(!text.contains(SENTINEL_PASSWORD), "password in {name}");
         assert!(!text.contains("eyJ"), "a token-shaped value in {name}");

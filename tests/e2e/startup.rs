@@ -20,11 +20,19 @@ async fn serve_without_sandbox_or_credentials_exits_with_auth_001() {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = base_command(dir.path());
     cmd.env_remove("AZURE_CLIENT_SECRET").arg("serve");
-    let out = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output()).await.unwrap().unwrap();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("AUTH_001"), "{stderr}");
-    for var in ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CERTIFICATE_PATH"] {
+    for var in [
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_CERTIFICATE_PATH",
+    ] {
         assert!(stderr.contains(var), "{var} not named: {stderr}");
     }
     assert!(out.stdout.is_empty(), "stdout is for MCP only");

@@ -28,29 +28,54 @@ async fn tools_list_offers_the_users_tools_with_annotations() {
     let get = tools.iter().find(|t| t.name == "get_user").unwrap();
     assert_eq!(get.annotations.as_ref().unwrap().read_only_hint, Some(true));
     let create = tools.iter().find(|t| t.name == "create_user").unwrap();
-    assert_eq!(create.annotations.as_ref().unwrap().read_only_hint, Some(false));
-    assert!(create.input_schema["required"].to_string().contains("license"));
+    assert_eq!(
+        create.annotations.as_ref().unwrap().read_only_hint,
+        Some(false)
+    );
+    assert!(
+        create.input_schema["required"]
+            .to_string()
+            .contains("license")
+    );
     s.finish().await;
 }
 
 #[tokio::test]
 async fn create_user_assigns_the_license_and_reads_back() {
     let s = Server::start(Options::default()).await;
-    let created = s.ok("create_user", new_user("ada", "BusinessStandard")).await;
+    let created = s
+        .ok("create_user", new_user("ada", "BusinessStandard"))
+        .await;
     assert_eq!(created["userPrincipalName"], "ada@libertygoldsilver.com");
 
-    let user = s.ok("get_user", json!({"userEmail": "ada@libertygoldsilver.com"})).await;
+    let user = s
+        .ok(
+            "get_user",
+            json!({"userEmail": "ada@libertygoldsilver.com"}),
+        )
+        .await;
     assert_eq!(user["department"], "Trading");
-    assert!(user["licenses"].to_string().contains("O365_BUSINESS_PREMIUM"), "{user}");
+    assert!(
+        user["licenses"]
+            .to_string()
+            .contains("O365_BUSINESS_PREMIUM"),
+        "{user}"
+    );
 
     let resource = s.read("m365://users/ada@libertygoldsilver.com").await;
     assert_eq!(resource["department"], "Trading");
-    assert!(resource["licenses"].to_string().contains("O365_BUSINESS_PREMIUM"));
+    assert!(
+        resource["licenses"]
+            .to_string()
+            .contains("O365_BUSINESS_PREMIUM")
+    );
 
     let listed = s.ok("list_users", json!({"department": "Trading"})).await;
     assert!(listed.to_string().contains("ada@libertygoldsilver.com"));
 
-    let again = s.err("create_user", new_user("ada", "BusinessStandard")).await;
+    let again = s
+        .err("create_user", new_user("ada", "BusinessStandard"))
+        .await;
     assert_eq!(again["code"], "USER_001", "{again}");
     s.finish().await;
 }
@@ -59,20 +84,31 @@ async fn create_user_assigns_the_license_and_reads_back() {
 async fn a_full_sku_is_a_clear_error_and_leaves_no_user() {
     let s = Server::start(Options::default()).await;
     s.sandbox().set_seats("SPB", 1).await; // the seeded admin holds the only seat
-    let err = s.err("create_user", new_user("bob", "BusinessPremium")).await;
+    let err = s
+        .err("create_user", new_user("bob", "BusinessPremium"))
+        .await;
     assert_eq!(err["code"], "LICENSE_001", "{err}");
     let state = s.sandbox().state().await;
-    assert!(!state.to_string().to_lowercase().contains("bob@libertygoldsilver.com"), "half-made user left behind");
+    assert!(
+        !state
+            .to_string()
+            .to_lowercase()
+            .contains("bob@libertygoldsilver.com"),
+        "half-made user left behind"
+    );
     s.finish().await;
 }
 
 #[tokio::test]
 async fn configure_mailbox_right_after_create_waits_for_provisioning() {
     let s = Server::start(Options::default().env("M365_SANDBOX_MAILBOX_DELAY_MS", "4000")).await;
-    s.ok("create_user", json!({
-        "email": "cy@libertygoldsilver.com", "displayName": "Cy", "password": SENTINEL_PASSWORD,
-        "license": "BusinessBasic", "waitForMailboxSeconds": 0
-    }))
+    s.ok(
+        "create_user",
+        json!({
+            "email": "cy@libertygoldsilver.com", "displayName": "Cy", "password": SENTINEL_PASSWORD,
+            "license": "BusinessBasic", "waitForMailboxSeconds": 0
+        }),
+    )
     .await;
     let result = s
         .ok("configure_mailbox", json!({
@@ -86,7 +122,9 @@ async fn configure_mailbox_right_after_create_waits_for_provisioning() {
     assert!(result.to_string().contains("alwaysEnabled"), "{result}");
     let requests = s.sandbox().graph_requests().await;
     assert!(
-        requests.iter().any(|r| r["path"].as_str().unwrap().ends_with("/messageRules") && r["status"] == 201),
+        requests
+            .iter()
+            .any(|r| r["path"].as_str().unwrap().ends_with("/messageRules") && r["status"] == 201),
         "no rule created: {requests:?}"
     );
     s.finish().await;
@@ -110,11 +148,23 @@ async fn invalid_arguments_are_refused_before_any_graph_request() {
         u["password"] = json!("short");
         u
     };
-    for (args, field) in [(bad_license, "license"), (bad_email, "email"), (missing, "displayName"), (wrong_type, "department"), (weak, "password")] {
+    for (args, field) in [
+        (bad_license, "license"),
+        (bad_email, "email"),
+        (missing, "displayName"),
+        (wrong_type, "department"),
+        (weak, "password"),
+    ] {
         let err = s.err("create_user", args).await;
         assert_eq!(err["code"], "INPUT_001", "{field}: {err}");
-        assert!(err["message"].as_str().unwrap().contains(field), "{field} not named: {err}");
+        assert!(
+            err["message"].as_str().unwrap().contains(field),
+            "{field} not named: {err}"
+        );
     }
-    assert!(s.sandbox().graph_requests().await.is_empty(), "a Graph request was made for invalid input");
+    assert!(
+        s.sandbox().graph_requests().await.is_empty(),
+        "a Graph request was made for invalid input"
+    );
     s.finish().await;
 }

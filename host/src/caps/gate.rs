@@ -12,7 +12,9 @@ use crate::errors::{CodedError, ErrorCode};
 use http::{HeaderName, Method, header};
 use http_body_util::{BodyExt, Full, Limited};
 use std::sync::Arc;
-use wasmtime_wasi_http::{DEFAULT_FORBIDDEN_HEADERS, Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+use wasmtime_wasi_http::{
+    DEFAULT_FORBIDDEN_HEADERS, Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks,
+};
 
 pub const GRAPH_AUTHORITY: &str = "graph.microsoft.com";
 /// Marks a POST the plugin made safe to retry; stripped before sending.
@@ -27,7 +29,8 @@ pub struct Gate {
 }
 
 type Pending = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
-type SendFuture = Box<dyn Future<Output = Result<(http::Response<WasiBody>, Pending), HttpError>> + Send>;
+type SendFuture =
+    Box<dyn Future<Output = Result<(http::Response<WasiBody>, Pending), HttpError>> + Send>;
 
 impl Gate {
     fn deny(&self, why: String) -> SendFuture {
@@ -43,7 +46,10 @@ impl Gate {
     /// normalised form or the sentence saying what is missing.
     fn judge(&self, method: &Method, uri: &http::Uri) -> Result<(), String> {
         if uri.scheme_str() != Some("https") {
-            return Err(format!("only https is allowed, not {:?}.", uri.scheme_str().unwrap_or("")));
+            return Err(format!(
+                "only https is allowed, not {:?}.",
+                uri.scheme_str().unwrap_or("")
+            ));
         }
         let authority = uri.authority().map(|a| a.as_str()).unwrap_or("");
         if !authority.eq_ignore_ascii_case(GRAPH_AUTHORITY) {
@@ -63,10 +69,16 @@ impl Gate {
 
     /// Every request inside a `$batch` body must itself be granted.
     fn judge_batch(&self, body: &[u8]) -> Result<(), String> {
-        let v: serde_json::Value = serde_json::from_slice(body).map_err(|_| "its $batch body is not JSON.".to_string())?;
-        let requests = v["requests"].as_array().ok_or("its $batch body has no `requests` array.")?;
+        let v: serde_json::Value =
+            serde_json::from_slice(body).map_err(|_| "its $batch body is not JSON.".to_string())?;
+        let requests = v["requests"]
+            .as_array()
+            .ok_or("its $batch body has no `requests` array.")?;
         if requests.len() > MAX_BATCH {
-            return Err(format!("its $batch has {} requests; Graph takes at most {MAX_BATCH}.", requests.len()));
+            return Err(format!(
+                "its $batch has {} requests; Graph takes at most {MAX_BATCH}.",
+                requests.len()
+            ));
         }
         for r in requests {
             let method = r["method"].as_str().unwrap_or("").to_ascii_uppercase();
@@ -76,11 +88,13 @@ impl Gate {
             }
             let path = url.split('?').next().unwrap_or("");
             let full = format!("/v1.0/{}", path.trim_start_matches('/'));
-            let method = Method::from_bytes(method.as_bytes()).map_err(|_| "a $batch request has no valid method.".to_string())?;
+            let method = Method::from_bytes(method.as_bytes())
+                .map_err(|_| "a $batch request has no valid method.".to_string())?;
             let uri: http::Uri = format!("https://{GRAPH_AUTHORITY}{full}")
                 .parse()
                 .map_err(|_| format!("a $batch request has an unusable URL ({url})."))?;
-            self.judge(&method, &uri).map_err(|why| format!("inside $batch: {why}"))?;
+            self.judge(&method, &uri)
+                .map_err(|why| format!("inside $batch: {why}"))?;
         }
         Ok(())
     }
@@ -129,13 +143,21 @@ impl WasiHttpHooks for Gate {
                 Err(_) => {
                     call.host_error(CodedError::new(
                         ErrorCode::Plugin001,
-                        format!("Plugin `{}` sent a request body over {} MiB.", call.plugin, MAX_BODY / 1024 / 1024),
+                        format!(
+                            "Plugin `{}` sent a request body over {} MiB.",
+                            call.plugin,
+                            MAX_BODY / 1024 / 1024
+                        ),
                     ));
                     return Err(HttpError::HttpRequestBodySize(None));
                 }
             };
             if is_batch {
-                let gate = Gate { upstream: None, policy, call: call.clone() };
+                let gate = Gate {
+                    upstream: None,
+                    policy,
+                    call: call.clone(),
+                };
                 if let Err(why) = gate.judge_batch(&body) {
                     let _ = Box::into_pin(gate.deny(why)).await;
                     return Err(HttpError::HttpRequestDenied);
@@ -145,7 +167,11 @@ impl WasiHttpHooks for Gate {
                 .headers
                 .get(RETRY_SAFE_HEADER)
                 .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
-            let path_and_query = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+            let path_and_query = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default();
             let req = UpstreamRequest {
                 method: parts.method,
                 path_and_query,
@@ -157,17 +183,25 @@ impl WasiHttpHooks for Gate {
                 Ok(resp) => {
                     let mut builder = http::Response::builder().status(resp.status);
                     for (k, v) in resp.headers.iter() {
-                        if !DEFAULT_FORBIDDEN_HEADERS.contains(k) && *k != header::SET_COOKIE && *k != header::CONTENT_LENGTH {
+                        if !DEFAULT_FORBIDDEN_HEADERS.contains(k)
+                            && *k != header::SET_COOKIE
+                            && *k != header::CONTENT_LENGTH
+                        {
                             builder = builder.header(k, v);
                         }
                     }
-                    let body: WasiBody = Full::new(resp.body).map_err(|never| match never {}).boxed_unsync();
+                    let body: WasiBody = Full::new(resp.body)
+                        .map_err(|never| match never {})
+                        .boxed_unsync();
                     let response = builder
                         .body(body)
                         .map_err(|e| HttpError::InternalError(Some(e.to_string())))?;
                     Ok((response, Box::new(async { Ok(()) }) as Pending))
                 }
-                Err(e) => Err(HttpError::InternalError(Some(format!("{}: {}", e.code, e.message)))),
+                Err(e) => Err(HttpError::InternalError(Some(format!(
+                    "{}: {}",
+                    e.code, e.message
+                )))),
             }
         })
     }

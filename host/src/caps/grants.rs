@@ -66,7 +66,11 @@ impl GraphGrant {
         Ok(GraphGrant {
             method,
             segments,
-            text: format!("{} {}", text.trim().split_once(' ').unwrap().0.to_ascii_uppercase(), path),
+            text: format!(
+                "{} {}",
+                text.trim().split_once(' ').unwrap().0.to_ascii_uppercase(),
+                path
+            ),
         })
     }
 
@@ -209,8 +213,18 @@ mod tests {
             ("GET /users/*", "GET", "/v1.0/users/a%40b.com", true),
             ("GET /users/*", "GET", "/v1.0/users", false),
             ("GET /users/*", "GET", "/v1.0/users/a/manager", false),
-            ("POST /users/*/assignLicense", "POST", "/v1.0/users/42/assignLicense", true),
-            ("POST /users/*/assignLicense", "POST", "/v1.0/users/42/x/assignLicense", false),
+            (
+                "POST /users/*/assignLicense",
+                "POST",
+                "/v1.0/users/42/assignLicense",
+                true,
+            ),
+            (
+                "POST /users/*/assignLicense",
+                "POST",
+                "/v1.0/users/42/x/assignLicense",
+                false,
+            ),
             // double wildcard
             ("GET /users/**", "GET", "/v1.0/users/a/b/c", true),
             ("GET /users/**", "GET", "/v1.0/users", false),
@@ -230,15 +244,29 @@ mod tests {
             ("GET /users/*", "GET", "/v1.0/users/a#frag", false),
         ];
         for (grant, method, path, want) in cases {
-            assert_eq!(allows(grant, method, path), want, "{grant} vs {method} {path}");
+            assert_eq!(
+                allows(grant, method, path),
+                want,
+                "{grant} vs {method} {path}"
+            );
         }
     }
 
     #[test]
     fn malformed_grants_are_refused() {
-        for bad in ["GET users", "FETCH /users", "GET /users/**/x", "GET /us*rs", "GET //users", "/users"] {
+        for bad in [
+            "GET users",
+            "FETCH /users",
+            "GET /users/**/x",
+            "GET /us*rs",
+            "GET //users",
+            "/users",
+        ] {
             assert!(GraphGrant::parse(bad).is_err(), "{bad} parsed");
         }
-        assert_eq!(GraphGrant::parse("get /users/*").unwrap().to_string(), "GET /users/*");
+        assert_eq!(
+            GraphGrant::parse("get /users/*").unwrap().to_string(),
+            "GET /users/*"
+        );
     }
 }

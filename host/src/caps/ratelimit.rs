@@ -46,7 +46,11 @@ impl RateLimiter {
                 {
                     st.paused_until = None;
                 }
-                while st.sent.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
+                while st
+                    .sent
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= WINDOW)
+                {
                     st.sent.pop_front();
                 }
                 match (st.paused_until, self.max_per_minute) {
@@ -83,7 +87,10 @@ mod tests {
         for _ in 0..3 {
             rl.acquire().await;
         }
-        assert!(start.elapsed() < Duration::from_millis(1), "first three go at once");
+        assert!(
+            start.elapsed() < Duration::from_millis(1),
+            "first three go at once"
+        );
         rl.acquire().await;
         assert!(start.elapsed() >= WINDOW, "the fourth waits for the window");
     }

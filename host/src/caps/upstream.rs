@@ -77,17 +77,36 @@ impl Upstream {
 
     /// Sends `req`, retrying as the policy allows. `Err` means no response
     /// could be had; the reason is also recorded on `call`.
-    pub async fn send(&self, req: UpstreamRequest, call: &CallCtx) -> Result<UpstreamResponse, CodedError> {
+    pub async fn send(
+        &self,
+        req: UpstreamRequest,
+        call: &CallCtx,
+    ) -> Result<UpstreamResponse, CodedError> {
         let started = Instant::now();
-        let path = req.path_and_query.split('?').next().unwrap_or("").to_string();
+        let path = req
+            .path_and_query
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .to_string();
         let idempotent = matches!(
             req.method,
-            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::PATCH | Method::OPTIONS
+            Method::GET
+                | Method::HEAD
+                | Method::PUT
+                | Method::DELETE
+                | Method::PATCH
+                | Method::OPTIONS
         ) || req.retry_safe;
         let url = self
             .graph_base
             .join(req.path_and_query.trim_start_matches('/'))
-            .map_err(|e| CodedError::new(ErrorCode::Plugin001, format!("The plugin sent an unusable URL ({e}).")))?;
+            .map_err(|e| {
+                CodedError::new(
+                    ErrorCode::Plugin001,
+                    format!("The plugin sent an unusable URL ({e})."),
+                )
+            })?;
         let mut headers = HeaderMap::new();
         for (k, v) in req.headers.iter() {
             if FORWARDED.contains(&k.as_str()) {
@@ -156,7 +175,11 @@ impl Upstream {
                                 ));
                             }
                         }
-                        break Ok(UpstreamResponse { status, headers: resp_headers, body });
+                        break Ok(UpstreamResponse {
+                            status,
+                            headers: resp_headers,
+                            body,
+                        });
                     }
                     let wait = retry_after.unwrap_or_else(|| self.backoff(attempts));
                     if status == 429 {
@@ -170,7 +193,9 @@ impl Upstream {
                     if !idempotent || attempts >= MAX_ATTEMPTS {
                         break Err(CodedError::new(
                             ErrorCode::Graph001,
-                            format!("Could not reach Microsoft Graph after {attempts} attempt(s): {reason}. Check the network and try again."),
+                            format!(
+                                "Could not reach Microsoft Graph after {attempts} attempt(s): {reason}. Check the network and try again."
+                            ),
                         ));
                     }
                     self.backoff(attempts)
@@ -217,7 +242,10 @@ async fn read_limited(mut resp: reqwest::Response) -> Result<Bytes, CodedError> 
     let too_big = || {
         CodedError::new(
             ErrorCode::Graph001,
-            format!("Graph's response was larger than the host accepts ({} MiB). Narrow the request with $select or $top.", MAX_BODY / 1024 / 1024),
+            format!(
+                "Graph's response was larger than the host accepts ({} MiB). Narrow the request with $select or $top.",
+                MAX_BODY / 1024 / 1024
+            ),
         )
     };
     if resp.content_length().is_some_and(|l| l as usize > MAX_BODY) {
@@ -225,7 +253,13 @@ async fn read_limited(mut resp: reqwest::Response) -> Result<Bytes, CodedError> 
     }
     let mut buf = Vec::new();
     while let Some(chunk) = resp.chunk().await.map_err(|e| {
-        CodedError::new(ErrorCode::Graph001, format!("Graph's response broke off ({}). Try again.", e.without_url()))
+        CodedError::new(
+            ErrorCode::Graph001,
+            format!(
+                "Graph's response broke off ({}). Try again.",
+                e.without_url()
+            ),
+        )
     })? {
         if buf.len() + chunk.len() > MAX_BODY {
             return Err(too_big());
@@ -237,7 +271,10 @@ async fn read_limited(mut resp: reqwest::Response) -> Result<Bytes, CodedError> 
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let v = headers.get("retry-after")?.to_str().ok()?;
-    v.trim().parse::<u64>().ok().map(|s| Duration::from_secs(s.min(300)))
+    v.trim()
+        .parse::<u64>()
+        .ok()
+        .map(|s| Duration::from_secs(s.min(300)))
 }
 
 fn is_expired_token(body: &[u8]) -> bool {
@@ -245,5 +282,7 @@ fn is_expired_token(body: &[u8]) -> bool {
         return false;
     };
     v["error"]["code"] == "InvalidAuthenticationToken"
-        && v["error"]["message"].as_str().is_some_and(|m| m.to_ascii_lowercase().contains("expired"))
+        && v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("expired"))
 }

@@ -35,11 +35,19 @@ pub enum ManifestError {
     #[error("plugin name {0:?} must be 1-64 lowercase letters, digits or '-'")]
     Name(String),
     #[error("plugin {name} was built for WIT m365:plugin@{wit}; this host supports {supported}")]
-    Wit { name: String, wit: String, supported: String },
+    Wit {
+        name: String,
+        wit: String,
+        supported: String,
+    },
     #[error("plugin {name}: {source}")]
     Grant { name: String, source: GrantError },
     #[error("plugin {name}: component digest is {actual}, the manifest says {expected}")]
-    Digest { name: String, expected: String, actual: String },
+    Digest {
+        name: String,
+        expected: String,
+        actual: String,
+    },
 }
 
 /// What the host enforces for one plugin.
@@ -53,7 +61,9 @@ impl Manifest {
         let m: Manifest = toml::from_str(text)?;
         let name_ok = !m.name.is_empty()
             && m.name.len() <= 64
-            && m.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            && m.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !name_ok {
             return Err(ManifestError::Name(m.name));
         }
@@ -63,27 +73,34 @@ impl Manifest {
                 .map(|(a, b)| format!("{a}.{b}.x"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            return Err(ManifestError::Wit { name: m.name, wit: m.wit, supported });
+            return Err(ManifestError::Wit {
+                name: m.name,
+                wit: m.wit,
+                supported,
+            });
         }
         Ok(m)
     }
 
     pub fn policy(&self) -> Result<Policy, ManifestError> {
-        let graph = GraphPolicy::parse(&self.grants.graph).map_err(|source| ManifestError::Grant {
-            name: self.name.clone(),
-            source,
-        })?;
+        let graph =
+            GraphPolicy::parse(&self.grants.graph).map_err(|source| ManifestError::Grant {
+                name: self.name.clone(),
+                source,
+            })?;
         Ok(Policy { graph })
     }
 
     /// Refuses a component whose digest differs from the one declared.
     pub fn check_digest(&self, actual: &str) -> Result<(), ManifestError> {
         match &self.sha256 {
-            Some(expected) if !expected.eq_ignore_ascii_case(actual) => Err(ManifestError::Digest {
-                name: self.name.clone(),
-                expected: expected.clone(),
-                actual: actual.to_string(),
-            }),
+            Some(expected) if !expected.eq_ignore_ascii_case(actual) => {
+                Err(ManifestError::Digest {
+                    name: self.name.clone(),
+                    expected: expected.clone(),
+                    actual: actual.to_string(),
+                })
+            }
             _ => Ok(()),
         }
     }

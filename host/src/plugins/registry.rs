@@ -89,11 +89,22 @@ impl Registry {
                 }
             };
             if component.contains(['/', '\\']) || component.starts_with('.') {
-                reg.problem(&source, format!("component {component:?} must be a file name beside the manifest"));
+                reg.problem(
+                    &source,
+                    format!("component {component:?} must be a file name beside the manifest"),
+                );
                 continue;
             }
-            let wasm = std::fs::read(dir.join(&component)).map_err(|e| format!("cannot read {component} ({e})"));
-            candidates.insert(name, Candidate { source, manifest: text, wasm });
+            let wasm = std::fs::read(dir.join(&component))
+                .map_err(|e| format!("cannot read {component} ({e})"));
+            candidates.insert(
+                name,
+                Candidate {
+                    source,
+                    manifest: text,
+                    wasm,
+                },
+            );
         }
         for (_, c) in candidates {
             if let Err(reason) = reg.add(runtime, &c).await {
@@ -125,25 +136,41 @@ impl Registry {
             .await
             .map_err(|e| e.message)?;
         if info.name != manifest.name {
-            return Err(format!("the component calls itself {:?} but its manifest says {:?}", info.name, manifest.name));
+            return Err(format!(
+                "the component calls itself {:?} but its manifest says {:?}",
+                info.name, manifest.name
+            ));
         }
         let mut entries = Vec::new();
         for tool in &info.tools {
             if !valid_tool_name(&tool.name) {
-                return Err(format!("tool name {:?} does not match ^[a-zA-Z0-9_-]{{1,64}}$", tool.name));
+                return Err(format!(
+                    "tool name {:?} does not match ^[a-zA-Z0-9_-]{{1,64}}$",
+                    tool.name
+                ));
             }
             if let Some(other) = self.tools.get(&tool.name) {
-                return Err(format!("tool {} is already offered by plugin {}", tool.name, other.plugin));
+                return Err(format!(
+                    "tool {} is already offered by plugin {}",
+                    tool.name, other.plugin
+                ));
             }
-            let input: Value = serde_json::from_str(&tool.input_schema).map_err(|e| format!("tool {}: input schema is not JSON ({e})", tool.name))?;
-            let validator = ArgumentValidator::new(&input).map_err(|e| format!("tool {}: {e}", tool.name))?;
+            let input: Value = serde_json::from_str(&tool.input_schema)
+                .map_err(|e| format!("tool {}: input schema is not JSON ({e})", tool.name))?;
+            let validator =
+                ArgumentValidator::new(&input).map_err(|e| format!("tool {}: {e}", tool.name))?;
             let Value::Object(input_schema) = input else {
                 return Err(format!("tool {}: input schema is not an object", tool.name));
             };
             let output_schema = match &tool.output_schema {
                 Some(s) => match serde_json::from_str(s) {
                     Ok(Value::Object(o)) => Some(o),
-                    _ => return Err(format!("tool {}: output schema is not a JSON object", tool.name)),
+                    _ => {
+                        return Err(format!(
+                            "tool {}: output schema is not a JSON object",
+                            tool.name
+                        ));
+                    }
                 },
                 None => None,
             };
@@ -176,9 +203,12 @@ impl Registry {
 
     /// The plugin whose resource templates match `uri`.
     pub fn plugin_for_uri(&self, uri: &str) -> Option<&LoadedPlugin> {
-        self.plugins
-            .values()
-            .find(|p| p.info.resource_templates.iter().any(|t| template_matches(&t.uri_template, uri)))
+        self.plugins.values().find(|p| {
+            p.info
+                .resource_templates
+                .iter()
+                .any(|t| template_matches(&t.uri_template, uri))
+        })
     }
 }
 
@@ -197,18 +227,27 @@ fn dir_manifests(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
 }
 
 pub fn valid_tool_name(name: &str) -> bool {
-    (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// RFC 6570 level 1: each `{var}` matches one non-empty run without `/`.
 pub fn template_matches(template: &str, uri: &str) -> bool {
     let mut rest = uri;
     let mut parts = template.split('{').peekable();
-    let Some(first) = parts.next() else { return false };
-    let Some(r) = rest.strip_prefix(first) else { return false };
+    let Some(first) = parts.next() else {
+        return false;
+    };
+    let Some(r) = rest.strip_prefix(first) else {
+        return false;
+    };
     rest = r;
     for part in parts {
-        let Some((_, literal)) = part.split_once('}') else { return false };
+        let Some((_, literal)) = part.split_once('}') else {
+            return false;
+        };
         let end = if literal.is_empty() {
             rest.len()
         } else {

@@ -42,7 +42,12 @@ struct MemoryLimit {
 }
 
 impl ResourceLimiter for MemoryLimit {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.max {
             self.hit = true;
             return Ok(false);
@@ -50,7 +55,12 @@ impl ResourceLimiter for MemoryLimit {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 1_000_000)
     }
 }
@@ -87,9 +97,18 @@ impl WasiHttpView for PluginState {
 impl bindings::m365::plugin::types::Host for PluginState {}
 
 impl bindings::m365::plugin::host::Host for PluginState {
-    async fn progress(&mut self, done: u64, total: Option<u64>, message: String) -> wasmtime::Result<()> {
+    async fn progress(
+        &mut self,
+        done: u64,
+        total: Option<u64>,
+        message: String,
+    ) -> wasmtime::Result<()> {
         let message: String = crate::secret::redact(&message).chars().take(500).collect();
-        self.call.progress(Progress { done, total, message });
+        self.call.progress(Progress {
+            done,
+            total,
+            message,
+        });
         Ok(())
     }
 
@@ -114,7 +133,8 @@ impl bindings::m365::plugin::host::Host for PluginState {
     }
 
     async fn sleep(&mut self, ms: u32) -> wasmtime::Result<()> {
-        let until = (tokio::time::Instant::now() + Duration::from_millis(ms.into())).min(self.call.deadline);
+        let until = (tokio::time::Instant::now() + Duration::from_millis(ms.into()))
+            .min(self.call.deadline);
         tokio::time::sleep_until(until).await;
         Ok(())
     }
@@ -150,7 +170,11 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub fn new(cache_dir: PathBuf, limits: CallLimits, upstream: Option<Arc<Upstream>>) -> wasmtime::Result<Runtime> {
+    pub fn new(
+        cache_dir: PathBuf,
+        limits: CallLimits,
+        upstream: Option<Arc<Upstream>>,
+    ) -> wasmtime::Result<Runtime> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
         config.max_wasm_stack(1 << 20);
@@ -193,14 +217,18 @@ impl Runtime {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         self.engine.precompile_compatibility_hash().hash(&mut h);
         env!("CARGO_PKG_VERSION").hash(&mut h);
-        let path = self.cache_dir.join(format!("{digest}-{:016x}.cwasm", h.finish()));
+        let path = self
+            .cache_dir
+            .join(format!("{digest}-{:016x}.cwasm", h.finish()));
         if path.exists() {
             // SAFETY: the file was written by `Component::serialize` of this
             // same engine configuration (the name carries its compatibility
             // hash) into the user's own cache directory.
             match unsafe { Component::deserialize_file(&self.engine, &path) } {
                 Ok(c) => return Ok(c),
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "compiled plugin cache unusable; recompiling"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "compiled plugin cache unusable; recompiling")
+                }
             }
         }
         let component = Component::new(&self.engine, wasm)?;
@@ -214,7 +242,9 @@ impl Runtime {
         // No preopened directories, environment, arguments or sockets: the
         // std-required WASI interfaces are present but grant nothing.
         let mut wasi = WasiCtx::builder();
-        wasi.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        wasi.allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
         let gate = Gate {
             upstream: self.upstream.clone(),
             policy: prepared.policy.clone(),
@@ -249,7 +279,13 @@ impl Runtime {
 
     /// Runs `op` against a fresh instance within the call's limits, turning
     /// traps, timeouts and host refusals into coded errors.
-    async fn run(&self, prepared: &Prepared, call: Arc<CallCtx>, what: &str, op: Op<'_>) -> Result<Out, CodedError> {
+    async fn run(
+        &self,
+        prepared: &Prepared,
+        call: Arc<CallCtx>,
+        what: &str,
+        op: Op<'_>,
+    ) -> Result<Out, CodedError> {
         let mut store = self.store(prepared, call.clone());
         let plugin = call.plugin.clone();
         let outcome = tokio::time::timeout(self.limits.timeout, async {
@@ -257,8 +293,14 @@ impl Runtime {
             let tools = instance.m365_plugin_tools();
             wasmtime::Result::<Result<Out, ToolError>>::Ok(match op {
                 Op::Describe => Ok(Out::Info(tools.call_describe(&mut store).await?)),
-                Op::Call { tool, args } => tools.call_call(&mut store, tool, args).await?.map(Out::Text),
-                Op::Read(uri) => tools.call_read_resource(&mut store, uri).await?.map(Out::Contents),
+                Op::Call { tool, args } => tools
+                    .call_call(&mut store, tool, args)
+                    .await?
+                    .map(Out::Text),
+                Op::Read(uri) => tools
+                    .call_read_resource(&mut store, uri)
+                    .await?
+                    .map(Out::Contents),
                 Op::List => Ok(Out::Resources(tools.call_list_resources(&mut store).await?)),
             })
         })
@@ -292,31 +334,68 @@ impl Runtime {
         }
     }
 
-    pub async fn describe(&self, prepared: &Prepared, name: &str) -> Result<PluginInfo, CodedError> {
-        let call = Arc::new(CallCtx::new(name, "describe", deadline(self.limits.timeout), None));
+    pub async fn describe(
+        &self,
+        prepared: &Prepared,
+        name: &str,
+    ) -> Result<PluginInfo, CodedError> {
+        let call = Arc::new(CallCtx::new(
+            name,
+            "describe",
+            deadline(self.limits.timeout),
+            None,
+        ));
         match self.run(prepared, call, "describe", Op::Describe).await? {
             Out::Info(i) => Ok(i),
             _ => unreachable!("describe returns plugin info"),
         }
     }
 
-    pub async fn call(&self, prepared: &Prepared, call: Arc<CallCtx>, args: &str) -> Result<String, CodedError> {
+    pub async fn call(
+        &self,
+        prepared: &Prepared,
+        call: Arc<CallCtx>,
+        args: &str,
+    ) -> Result<String, CodedError> {
         let tool = call.tool.clone();
-        match self.run(prepared, call, &format!("running `{tool}`"), Op::Call { tool: &tool, args }).await? {
+        match self
+            .run(
+                prepared,
+                call,
+                &format!("running `{tool}`"),
+                Op::Call { tool: &tool, args },
+            )
+            .await?
+        {
             Out::Text(t) => Ok(t),
             _ => unreachable!("call returns text"),
         }
     }
 
-    pub async fn read_resource(&self, prepared: &Prepared, call: Arc<CallCtx>, uri: &str) -> Result<ResourceContents, CodedError> {
-        match self.run(prepared, call, "reading a resource", Op::Read(uri)).await? {
+    pub async fn read_resource(
+        &self,
+        prepared: &Prepared,
+        call: Arc<CallCtx>,
+        uri: &str,
+    ) -> Result<ResourceContents, CodedError> {
+        match self
+            .run(prepared, call, "reading a resource", Op::Read(uri))
+            .await?
+        {
             Out::Contents(c) => Ok(c),
             _ => unreachable!("read-resource returns contents"),
         }
     }
 
-    pub async fn list_resources(&self, prepared: &Prepared, call: Arc<CallCtx>) -> Result<Vec<Resource>, CodedError> {
-        match self.run(prepared, call, "listing resources", Op::List).await? {
+    pub async fn list_resources(
+        &self,
+        prepared: &Prepared,
+        call: Arc<CallCtx>,
+    ) -> Result<Vec<Resource>, CodedError> {
+        match self
+            .run(prepared, call, "listing resources", Op::List)
+            .await?
+        {
             Out::Resources(r) => Ok(r),
             _ => unreachable!("list-resources returns resources"),
         }
@@ -340,25 +419,48 @@ fn write_cache(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-fn explain_trap(plugin: &str, what: &str, trap: &wasmtime::Error, hit_memory: bool, limits: &CallLimits) -> CodedError {
+fn explain_trap(
+    plugin: &str,
+    what: &str,
+    trap: &wasmtime::Error,
+    hit_memory: bool,
+    limits: &CallLimits,
+) -> CodedError {
     let reason = if hit_memory {
-        format!("it tried to use more than its {} MiB of memory", limits.memory_bytes / 1024 / 1024)
+        format!(
+            "it tried to use more than its {} MiB of memory",
+            limits.memory_bytes / 1024 / 1024
+        )
     } else {
         match trap.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => format!("it ran longer than its CPU budget of {} ms", limits.cpu.as_millis()),
+            Some(Trap::Interrupt) => format!(
+                "it ran longer than its CPU budget of {} ms",
+                limits.cpu.as_millis()
+            ),
             Some(Trap::StackOverflow) => "it exhausted its stack".to_string(),
             Some(t) => format!("it crashed ({t})"),
-            None => format!("it failed ({})", crate::secret::redact(&format!("{trap:#}")).lines().next().unwrap_or("")),
+            None => format!(
+                "it failed ({})",
+                crate::secret::redact(&format!("{trap:#}"))
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+            ),
         }
     };
     CodedError::new(
         ErrorCode::Plugin001,
-        format!("Plugin `{plugin}` was stopped while {what}: {reason}. Other tools are unaffected; report this to the plugin's author."),
+        format!(
+            "Plugin `{plugin}` was stopped while {what}: {reason}. Other tools are unaffected; report this to the plugin's author."
+        ),
     )
 }
 
 fn from_tool_error(plugin: &str, e: ToolError) -> CodedError {
-    let details = e.details.as_deref().and_then(|d| serde_json::from_str(d).ok());
+    let details = e
+        .details
+        .as_deref()
+        .and_then(|d| serde_json::from_str(d).ok());
     match ErrorCode::parse(&e.code) {
         Some(code) => CodedError {
             code,

@@ -30,7 +30,11 @@ impl ArgumentValidator {
                 .replace('/', ".");
             if let ValidationErrorKind::Required { property } = err.kind() {
                 let name = property.as_str().unwrap_or_default();
-                field = if field.is_empty() { name.to_string() } else { format!("{field}.{name}") };
+                field = if field.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{field}.{name}")
+                };
                 problems.push(format!("`{field}` is required"));
             } else if let ValidationErrorKind::AdditionalProperties { unexpected } = err.kind() {
                 for u in unexpected {
@@ -38,7 +42,11 @@ impl ArgumentValidator {
                 }
                 field = unexpected.join(",");
             } else {
-                let what = if field.is_empty() { "the arguments".to_string() } else { format!("`{field}`") };
+                let what = if field.is_empty() {
+                    "the arguments".to_string()
+                } else {
+                    format!("`{field}`")
+                };
                 problems.push(format!("{what}: {}", short(&err.to_string())));
             }
             fields.push(field);
@@ -51,7 +59,10 @@ impl ArgumentValidator {
         }
         Err(CodedError::new(
             ErrorCode::Input001,
-            format!("Invalid arguments for {tool}: {}. Correct them and call again.", problems.join("; ")),
+            format!(
+                "Invalid arguments for {tool}: {}. Correct them and call again.",
+                problems.join("; ")
+            ),
         )
         .with_details(serde_json::json!({ "fields": fields })))
     }
@@ -89,18 +100,44 @@ mod tests {
     fn each_kind_of_problem_names_its_field() {
         let v = ArgumentValidator::new(&schema()).unwrap();
         let cases = [
-            (json!({"email": "not-an-address", "license": "BusinessBasic"}), "email"),
-            (json!({"email": "a@b.com", "license": "Enterprise"}), "license"),
+            (
+                json!({"email": "not-an-address", "license": "BusinessBasic"}),
+                "email",
+            ),
+            (
+                json!({"email": "a@b.com", "license": "Enterprise"}),
+                "license",
+            ),
             (json!({"license": "BusinessBasic"}), "email"),
-            (json!({"email": "a@b.com", "license": "BusinessBasic", "count": "3"}), "count"),
-            (json!({"email": "a@b.com", "license": "BusinessBasic", "extra": 1}), "extra"),
+            (
+                json!({"email": "a@b.com", "license": "BusinessBasic", "count": "3"}),
+                "count",
+            ),
+            (
+                json!({"email": "a@b.com", "license": "BusinessBasic", "extra": 1}),
+                "extra",
+            ),
         ];
         for (args, field) in cases {
             let e = v.check("create_user", &args).unwrap_err();
             assert_eq!(e.code, ErrorCode::Input001);
-            assert!(e.message.contains(&format!("`{field}`")), "{field}: {}", e.message);
-            assert!(e.details.as_ref().unwrap()["fields"].to_string().contains(field));
+            assert!(
+                e.message.contains(&format!("`{field}`")),
+                "{field}: {}",
+                e.message
+            );
+            assert!(
+                e.details.as_ref().unwrap()["fields"]
+                    .to_string()
+                    .contains(field)
+            );
         }
-        assert!(v.check("create_user", &json!({"email": "a@b.com", "license": "BusinessBasic"})).is_ok());
+        assert!(
+            v.check(
+                "create_user",
+                &json!({"email": "a@b.com", "license": "BusinessBasic"})
+            )
+            .is_ok()
+        );
     }
 }

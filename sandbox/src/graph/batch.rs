@@ -64,7 +64,11 @@ fn parse_steps(body: &Map<String, Value>) -> Result<Vec<Step>, GraphError> {
         }
         let headers = r["headers"].as_object().cloned().unwrap_or_default();
         let body = r.get("body").filter(|b| !b.is_null()).cloned();
-        if body.is_some() && !headers.keys().any(|k| k.eq_ignore_ascii_case("content-type")) {
+        if body.is_some()
+            && !headers
+                .keys()
+                .any(|k| k.eq_ignore_ascii_case("content-type"))
+        {
             return Err(invalid(format!(
                 "Write request id : {id} does not contain Content-Type header or body."
             )));
@@ -97,8 +101,7 @@ fn parse_steps(body: &Map<String, Value>) -> Result<Vec<Step>, GraphError> {
     Ok(steps)
 }
 
-pub(crate) fn handle(app: &App, ctx: &Ctx, claims: &Claims, body: &[u8]) -> GraphResult {
-    let _ = ctx;
+pub(crate) fn handle(app: &App, claims: &Claims, body: &[u8]) -> GraphResult {
     let steps = parse_steps(&json_object(body)?)?;
     let mut statuses: HashMap<String, u16> = HashMap::new();
     let mut responses = Vec::new();
@@ -138,7 +141,10 @@ fn run_step(app: &App, ctx: &Ctx, claims: &Claims, step: &Step) -> Reply {
         Ok(s) => s,
         Err(why) => return invalid(format!("Invalid request path: {why}.")).into_reply(ctx),
     };
-    if segments.first().is_some_and(|s| s.eq_ignore_ascii_case("$batch")) {
+    if segments
+        .first()
+        .is_some_and(|s| s.eq_ignore_ascii_case("$batch"))
+    {
         return invalid("Nested batch requests are not supported.").into_reply(ctx);
     }
     let full_path = format!("/v1.0/{}", segments.join("/"));
@@ -152,8 +158,16 @@ fn run_step(app: &App, ctx: &Ctx, claims: &Claims, step: &Step) -> Reply {
         .as_ref()
         .map(|b| serde_json::to_vec(b).unwrap_or_default())
         .unwrap_or_default();
-    route(app, ctx, claims, &step.method, &segments, &Query::parse(query), &body)
-        .unwrap_or_else(|e| e.into_reply(ctx))
+    route(
+        app,
+        ctx,
+        claims,
+        &step.method,
+        &segments,
+        &Query::parse(query),
+        &body,
+    )
+    .unwrap_or_else(|e| e.into_reply(ctx))
 }
 
 fn step_response(id: &str, ctx: &Ctx, reply: Reply) -> Value {
@@ -195,7 +209,10 @@ mod tests {
             .map(|i| json!({"id": i.to_string(), "method": "GET", "url": "/users"}))
             .collect();
         let cases = [
-            (json!({"requests": many}), "Number of batch request steps exceeds the maximum of 20."),
+            (
+                json!({"requests": many}),
+                "Number of batch request steps exceeds the maximum of 20.",
+            ),
             (json!({}), "Invalid batch payload format."),
             (
                 json!({"requests": [{"id": "1", "method": "GET", "url": "/a"}, {"id": "1", "method": "GET", "url": "/b"}]}),

@@ -41,7 +41,9 @@ fn sku_json(t: &Tenant, sku: &Sku) -> Value {
 }
 
 pub(super) fn list_skus(app: &App) -> GraphResult {
-    let value: Vec<Value> = app.store.read(|t| t.skus.iter().map(|s| sku_json(t, s)).collect());
+    let value: Vec<Value> = app
+        .store
+        .read(|t| t.skus.iter().map(|s| sku_json(t, s)).collect());
     Ok(Reply::ok(json!({
         "@odata.context": format!("{}$metadata#subscribedSkus", app.graph_root()),
         "value": value,
@@ -56,7 +58,10 @@ pub(super) fn get_sku(app: &App, id: &str) -> GraphResult {
             .map(|s| sku_json(t, s))
     });
     let mut sku = sku.ok_or_else(|| GraphError::not_found(id))?;
-    sku["@odata.context"] = json!(format!("{}$metadata#subscribedSkus/$entity", app.graph_root()));
+    sku["@odata.context"] = json!(format!(
+        "{}$metadata#subscribedSkus/$entity",
+        app.graph_root()
+    ));
     Ok(Reply::ok(sku))
 }
 
@@ -90,7 +95,11 @@ struct Add {
 }
 
 fn parse_assign(body: &Map<String, Value>) -> Result<(Vec<Add>, Vec<String>), GraphError> {
-    let bad = |p: &str| GraphError::bad_request(format!("Invalid value specified for property '{p}' of resource 'assignLicense'."));
+    let bad = |p: &str| {
+        GraphError::bad_request(format!(
+            "Invalid value specified for property '{p}' of resource 'assignLicense'."
+        ))
+    };
     for key in body.keys() {
         if key != "addLicenses" && key != "removeLicenses" {
             return Err(GraphError::odata(format!(
@@ -104,12 +113,19 @@ fn parse_assign(body: &Map<String, Value>) -> Result<(Vec<Add>, Vec<String>), Gr
         .ok_or_else(|| bad("addLicenses"))?
         .iter()
         .map(|a| {
-            let sku_id = a.get("skuId").and_then(Value::as_str).ok_or_else(|| bad("skuId"))?;
+            let sku_id = a
+                .get("skuId")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad("skuId"))?;
             let disabled_plans = match a.get("disabledPlans") {
                 None | Some(Value::Null) => Vec::new(),
                 Some(Value::Array(list)) => list
                     .iter()
-                    .map(|p| p.as_str().map(str::to_string).ok_or_else(|| bad("disabledPlans")))
+                    .map(|p| {
+                        p.as_str()
+                            .map(str::to_string)
+                            .ok_or_else(|| bad("disabledPlans"))
+                    })
                     .collect::<Result<_, _>>()?,
                 Some(_) => return Err(bad("disabledPlans")),
             };
@@ -124,7 +140,11 @@ fn parse_assign(body: &Map<String, Value>) -> Result<(Vec<Add>, Vec<String>), Gr
         .and_then(Value::as_array)
         .ok_or_else(|| bad("removeLicenses"))?
         .iter()
-        .map(|r| r.as_str().map(str::to_ascii_lowercase).ok_or_else(|| bad("removeLicenses")))
+        .map(|r| {
+            r.as_str()
+                .map(str::to_ascii_lowercase)
+                .ok_or_else(|| bad("removeLicenses"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((adds, removes))
 }

@@ -55,7 +55,15 @@ const DATE_TIME_TZ: Ty = Ty::Obj(
 );
 const DAY: Ty = Ty::Enum(
     "microsoft.graph.dayOfWeek",
-    &["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"],
+    &[
+        "sunday",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+    ],
 );
 const SETTINGS: Ty = Ty::Obj(
     "microsoft.graph.mailboxSettings",
@@ -135,8 +143,12 @@ fn is_time(s: &str) -> bool {
     let main = s.split('.').next().unwrap_or_default();
     let parts: Vec<&str> = main.split(':').collect();
     parts.len() == 3
-        && parts.iter().all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_digit()))
-        && s.split('.').nth(1).is_none_or(|f| f.chars().all(|c| c.is_ascii_digit()))
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_digit()))
+        && s.split('.')
+            .nth(1)
+            .is_none_or(|f| f.chars().all(|c| c.is_ascii_digit()))
 }
 
 fn is_date_time(s: &str) -> bool {
@@ -267,7 +279,10 @@ pub(crate) fn get_settings(app: &App, ctx: &Ctx, key: &str) -> GraphResult {
     app.store.read(|t| {
         let u = &t.users[ready_user(t, key, ctx)?];
         let mut body = Map::new();
-        body.insert("@odata.context".into(), json!(user_context(app, &u.id, "/mailboxSettings")));
+        body.insert(
+            "@odata.context".into(),
+            json!(user_context(app, &u.id, "/mailboxSettings")),
+        );
         if let Some(Value::Object(s)) = u.mailbox.as_ref().map(|m| &m.settings) {
             body.extend(s.clone());
         }
@@ -290,7 +305,10 @@ pub(crate) fn patch_settings(app: &App, ctx: &Ctx, key: &str, body: &[u8]) -> Gr
             mailbox.settings["language"]["displayName"] = json!(locale_name(locale));
         }
         let mut out = Map::new();
-        out.insert("@odata.context".into(), json!(user_context(app, &id, "/mailboxSettings")));
+        out.insert(
+            "@odata.context".into(),
+            json!(user_context(app, &id, "/mailboxSettings")),
+        );
         for k in patch.as_object().into_iter().flat_map(|o| o.keys()) {
             if !k.starts_with('@') {
                 out.insert(k.clone(), mailbox.settings[k].clone());
@@ -339,7 +357,9 @@ fn check_recipients(list: &Value, field: &str) -> Result<(), GraphError> {
             return Err(GraphError::new(
                 StatusCode::BAD_REQUEST,
                 "ErrorInvalidRecipients",
-                format!("At least one recipient isn't valid: '{address}' is not a valid SMTP address."),
+                format!(
+                    "At least one recipient isn't valid: '{address}' is not a valid SMTP address."
+                ),
             ));
         }
     }
@@ -352,12 +372,16 @@ fn check_rule(body: &Map<String, Value>, creating: bool) -> Result<(), GraphErro
         match k.as_str() {
             "displayName" => {
                 if v.as_str().is_none_or(|s| s.trim().is_empty()) {
-                    return Err(invalid_rule("The rule's displayName must be a non-empty string."));
+                    return Err(invalid_rule(
+                        "The rule's displayName must be a non-empty string.",
+                    ));
                 }
             }
             "sequence" => {
                 if v.as_i64().is_none_or(|n| n < 1) {
-                    return Err(invalid_rule("The rule's sequence must be an integer greater than 0."));
+                    return Err(invalid_rule(
+                        "The rule's sequence must be an integer greater than 0.",
+                    ));
                 }
             }
             "isEnabled" => {
@@ -367,20 +391,25 @@ fn check_rule(body: &Map<String, Value>, creating: bool) -> Result<(), GraphErro
             }
             "conditions" | "exceptions" => {
                 if !v.is_object() {
-                    return Err(invalid_rule(format!("'{k}' must be a messageRulePredicates object.")));
+                    return Err(invalid_rule(format!(
+                        "'{k}' must be a messageRulePredicates object."
+                    )));
                 }
             }
             "actions" => {
-                let actions = v
-                    .as_object()
-                    .ok_or_else(|| invalid_rule("'actions' must be a messageRuleActions object."))?;
+                let actions = v.as_object().ok_or_else(|| {
+                    invalid_rule("'actions' must be a messageRuleActions object.")
+                })?;
                 for (a, av) in actions {
                     if !RULE_ACTIONS.contains(&a.as_str()) {
                         return Err(body_read(format!(
                             "The property '{a}' does not exist on type 'microsoft.graph.messageRuleActions'. Make sure to only use property names that are defined by the type or mark the type as open type."
                         )));
                     }
-                    if matches!(a.as_str(), "forwardTo" | "redirectTo" | "forwardAsAttachmentTo") {
+                    if matches!(
+                        a.as_str(),
+                        "forwardTo" | "redirectTo" | "forwardAsAttachmentTo"
+                    ) {
                         check_recipients(av, a)?;
                     }
                 }
@@ -415,7 +444,11 @@ fn rule_id() -> String {
 
 fn rules_context(app: &App, user_id: &str, entity: bool) -> String {
     let tail = if entity { "/$entity" } else { "" };
-    user_context(app, user_id, &format!("/mailFolders('inbox')/messageRules{tail}"))
+    user_context(
+        app,
+        user_id,
+        &format!("/mailFolders('inbox')/messageRules{tail}"),
+    )
 }
 
 fn with_context(rule: &Value, context: String) -> Value {
@@ -430,7 +463,11 @@ fn with_context(rule: &Value, context: String) -> Value {
 pub(crate) fn list_rules(app: &App, ctx: &Ctx, key: &str) -> GraphResult {
     app.store.read(|t| {
         let u = &t.users[ready_user(t, key, ctx)?];
-        let mut rules = u.mailbox.as_ref().map(|m| m.rules.clone()).unwrap_or_default();
+        let mut rules = u
+            .mailbox
+            .as_ref()
+            .map(|m| m.rules.clone())
+            .unwrap_or_default();
         rules.sort_by_key(|r| r["sequence"].as_i64().unwrap_or(i64::MAX));
         Ok(Reply::ok(json!({
             "@odata.context": rules_context(app, &u.id, false),
@@ -462,16 +499,28 @@ pub(crate) fn create_rule(app: &App, ctx: &Ctx, key: &str, body: &[u8]) -> Graph
         rule.insert("id".into(), json!(rule_id()));
         rule.insert("displayName".into(), body["displayName"].clone());
         rule.insert("sequence".into(), body["sequence"].clone());
-        rule.insert("isEnabled".into(), body.get("isEnabled").cloned().unwrap_or(json!(true)));
+        rule.insert(
+            "isEnabled".into(),
+            body.get("isEnabled").cloned().unwrap_or(json!(true)),
+        );
         rule.insert("hasError".into(), json!(false));
         rule.insert("isReadOnly".into(), json!(false));
-        rule.insert("conditions".into(), body.get("conditions").cloned().unwrap_or(json!({})));
-        rule.insert("actions".into(), body.get("actions").cloned().unwrap_or(json!({})));
+        rule.insert(
+            "conditions".into(),
+            body.get("conditions").cloned().unwrap_or(json!({})),
+        );
+        rule.insert(
+            "actions".into(),
+            body.get("actions").cloned().unwrap_or(json!({})),
+        );
         if let Some(e) = body.get("exceptions") {
             rule.insert("exceptions".into(), e.clone());
         }
         let rule = Value::Object(rule);
-        let reply = Reply::json(StatusCode::CREATED, with_context(&rule, rules_context(app, &user_id, true)));
+        let reply = Reply::json(
+            StatusCode::CREATED,
+            with_context(&rule, rules_context(app, &user_id, true)),
+        );
         if let Some(mb) = t.users[i].mailbox.as_mut() {
             mb.rules.push(rule);
         }
@@ -495,14 +544,21 @@ pub(crate) fn patch_rule(app: &App, ctx: &Ctx, key: &str, rule: &str, body: &[u8
                 r[k] = v.clone();
             }
         }
-        Ok(Reply::ok(with_context(r, rules_context(app, &user_id, true))))
+        Ok(Reply::ok(with_context(
+            r,
+            rules_context(app, &user_id, true),
+        )))
     })
 }
 
 pub(crate) fn delete_rule(app: &App, ctx: &Ctx, key: &str, rule: &str) -> GraphResult {
     app.store.mutate(|t| {
         let i = ready_user(t, key, ctx)?;
-        let rules = &mut t.users[i].mailbox.as_mut().ok_or_else(rule_not_found)?.rules;
+        let rules = &mut t.users[i]
+            .mailbox
+            .as_mut()
+            .ok_or_else(rule_not_found)?
+            .rules;
         let before = rules.len();
         rules.retain(|r| r["id"].as_str() != Some(rule));
         if rules.len() == before {
@@ -529,22 +585,41 @@ mod tests {
             assert!(check(&SETTINGS, "mailboxSettings", &body).is_ok(), "{body}");
         }
         let bad = [
-            (json!({"automaticRepliesSetting": {"status": "on"}}), "RequestBodyRead"),
-            (json!({"automaticRepliesSetting": {"externalAudience": "everyone"}}), "RequestBodyRead"),
+            (
+                json!({"automaticRepliesSetting": {"status": "on"}}),
+                "RequestBodyRead",
+            ),
+            (
+                json!({"automaticRepliesSetting": {"externalAudience": "everyone"}}),
+                "RequestBodyRead",
+            ),
             (json!({"colour": "blue"}), "RequestBodyRead"),
-            (json!({"workingHours": {"daysOfWeek": ["funday"]}}), "RequestBodyRead"),
+            (
+                json!({"workingHours": {"daysOfWeek": ["funday"]}}),
+                "RequestBodyRead",
+            ),
             (json!({"userPurpose": "shared"}), "ErrorInvalidRequest"),
-            (json!({"automaticRepliesSetting": {"scheduledEndDateTime": {"dateTime": "tomorrow"}}}), "ErrorInvalidRequest"),
+            (
+                json!({"automaticRepliesSetting": {"scheduledEndDateTime": {"dateTime": "tomorrow"}}}),
+                "ErrorInvalidRequest",
+            ),
         ];
         for (body, code) in bad {
-            assert_eq!(check(&SETTINGS, "mailboxSettings", &body).unwrap_err().code, code, "{body}");
+            assert_eq!(
+                check(&SETTINGS, "mailboxSettings", &body).unwrap_err().code,
+                code,
+                "{body}"
+            );
         }
     }
 
     #[test]
     fn merge_is_deep() {
         let mut s = default_settings();
-        merge(&mut s, &json!({"automaticRepliesSetting": {"status": "alwaysEnabled"}}));
+        merge(
+            &mut s,
+            &json!({"automaticRepliesSetting": {"status": "alwaysEnabled"}}),
+        );
         assert_eq!(s["automaticRepliesSetting"]["status"], "alwaysEnabled");
         assert_eq!(s["automaticRepliesSetting"]["externalAudience"], "all");
     }
@@ -556,7 +631,12 @@ mod tests {
         assert!(check_rule(good.as_object().unwrap(), true).is_ok());
         let bad_addr = json!({"displayName": "Fwd", "sequence": 1,
             "actions": {"forwardTo": [{"emailAddress": {"address": "nope"}}]}});
-        assert_eq!(check_rule(bad_addr.as_object().unwrap(), true).unwrap_err().code, "ErrorInvalidRecipients");
+        assert_eq!(
+            check_rule(bad_addr.as_object().unwrap(), true)
+                .unwrap_err()
+                .code,
+            "ErrorInvalidRecipients"
+        );
         let missing = json!({"sequence": 1});
         assert!(check_rule(missing.as_object().unwrap(), true).is_err());
     }

@@ -67,17 +67,29 @@ pub(crate) fn handle(
         .and_then(|v| v.to_str().ok());
     let claims = match verify_graph_token(app, auth, ctx.now) {
         Ok(c) => c,
-        Err(e) => return e.into_reply(ctx).with_header("WWW-Authenticate", WWW_AUTHENTICATE),
+        Err(e) => {
+            return e
+                .into_reply(ctx)
+                .with_header("WWW-Authenticate", WWW_AUTHENTICATE);
+        }
     };
     let result = match segments {
         [b] if b.eq_ignore_ascii_case("$batch") => {
             if *method == Method::POST {
-                batch::handle(app, ctx, &claims, body)
+                batch::handle(app, &claims, body)
             } else {
                 Err(method_not_allowed())
             }
         }
-        _ => route(app, ctx, &claims, method, segments, &Query::parse(raw_query), body),
+        _ => route(
+            app,
+            ctx,
+            &claims,
+            method,
+            segments,
+            &Query::parse(raw_query),
+            body,
+        ),
     };
     result.unwrap_or_else(|e| e.into_reply(ctx))
 }

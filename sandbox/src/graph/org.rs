@@ -54,14 +54,21 @@ pub(super) fn list_organization(app: &App) -> GraphResult {
 }
 
 pub(super) fn get_organization(app: &App, id: &str) -> GraphResult {
-    let org = app.store.read(|t| t.id.eq_ignore_ascii_case(id).then(|| organization_json(t)));
+    let org = app
+        .store
+        .read(|t| t.id.eq_ignore_ascii_case(id).then(|| organization_json(t)));
     let mut org = org.ok_or_else(|| GraphError::not_found(id))?;
-    org["@odata.context"] = json!(format!("{}$metadata#organization/$entity", app.graph_root()));
+    org["@odata.context"] = json!(format!(
+        "{}$metadata#organization/$entity",
+        app.graph_root()
+    ));
     Ok(Reply::ok(org))
 }
 
 pub(super) fn list_domains(app: &App) -> GraphResult {
-    let domains: Vec<Value> = app.store.read(|t| t.domains.iter().map(domain_json).collect());
+    let domains: Vec<Value> = app
+        .store
+        .read(|t| t.domains.iter().map(domain_json).collect());
     Ok(Reply::ok(json!({
         "@odata.context": format!("{}$metadata#domains", app.graph_root()),
         "value": domains,

@@ -15,7 +15,11 @@ impl Query {
     pub fn parse(raw: Option<&str>) -> Self {
         Query {
             pairs: raw
-                .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+                .map(|q| {
+                    url::form_urlencoded::parse(q.as_bytes())
+                        .into_owned()
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }
@@ -119,8 +123,7 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, GraphError> {
             }
             c if c.is_alphanumeric() || c == '_' || c == '/' || c == '.' || c == '@' => {
                 let start = i;
-                while i < chars.len()
-                    && (chars[i].is_alphanumeric() || "_/.@-".contains(chars[i]))
+                while i < chars.len() && (chars[i].is_alphanumeric() || "_/.@-".contains(chars[i]))
                 {
                     i += 1;
                 }
@@ -161,10 +164,21 @@ pub(crate) fn parse_filter(
     let mut i = 0;
     loop {
         match toks.get(i..) {
-            Some([Tok::Ident(f), Tok::Open, Tok::Ident(prop), Tok::Comma, Tok::Str(v), Tok::Close, ..])
-                if f.eq_ignore_ascii_case("startswith") =>
-            {
-                clauses.push(Clause::StartsWith(canonical(prop, prefix_props)?, v.clone()));
+            Some(
+                [
+                    Tok::Ident(f),
+                    Tok::Open,
+                    Tok::Ident(prop),
+                    Tok::Comma,
+                    Tok::Str(v),
+                    Tok::Close,
+                    ..,
+                ],
+            ) if f.eq_ignore_ascii_case("startswith") => {
+                clauses.push(Clause::StartsWith(
+                    canonical(prop, prefix_props)?,
+                    v.clone(),
+                ));
                 i += 6;
             }
             Some([Tok::Ident(prop), Tok::Ident(op), lit, ..]) if op.eq_ignore_ascii_case("eq") => {
@@ -232,7 +246,10 @@ mod tests {
         let cases = [
             (
                 "displayName eq 'O''Brien'",
-                vec![Clause::Eq("displayName".into(), Literal::Str("O'Brien".into()))],
+                vec![Clause::Eq(
+                    "displayName".into(),
+                    Literal::Str("O'Brien".into()),
+                )],
             ),
             (
                 "startswith(DisplayName,'Al') and accountEnabled eq true",
@@ -241,10 +258,17 @@ mod tests {
                     Clause::Eq("accountEnabled".into(), Literal::Bool(true)),
                 ],
             ),
-            ("mail eq null", vec![Clause::Eq("mail".into(), Literal::Null)]),
+            (
+                "mail eq null",
+                vec![Clause::Eq("mail".into(), Literal::Null)],
+            ),
         ];
         for (input, want) in cases {
-            assert_eq!(parse_filter(input, "User", EQ, SW).unwrap(), want, "{input}");
+            assert_eq!(
+                parse_filter(input, "User", EQ, SW).unwrap(),
+                want,
+                "{input}"
+            );
         }
     }
 
@@ -254,22 +278,41 @@ mod tests {
             ("jobTitle eq 'x'", "Request_UnsupportedQuery"),
             ("startswith(mail,'x')", "Request_UnsupportedQuery"),
             ("displayName ne 'x'", "Request_UnsupportedQuery"),
-            ("displayName eq 'x' or displayName eq 'y'", "Request_UnsupportedQuery"),
+            (
+                "displayName eq 'x' or displayName eq 'y'",
+                "Request_UnsupportedQuery",
+            ),
             ("displayName eq 'x", "BadRequest"),
             ("displayName eq", "BadRequest"),
             ("displayName eq 'x' displayName eq 'y'", "BadRequest"),
         ];
         for (input, code) in cases {
-            assert_eq!(parse_filter(input, "User", EQ, SW).unwrap_err().code, code, "{input}");
+            assert_eq!(
+                parse_filter(input, "User", EQ, SW).unwrap_err().code,
+                code,
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn matching_ignores_case() {
         let user = json!({"displayName": "Alice Smith", "accountEnabled": true, "mail": null});
-        let f = parse_filter("startswith(displayName,'al') and mail eq null", "User", EQ, SW).unwrap();
+        let f = parse_filter(
+            "startswith(displayName,'al') and mail eq null",
+            "User",
+            EQ,
+            SW,
+        )
+        .unwrap();
         assert!(matches(&f, &user));
-        let f = parse_filter("displayName eq 'ALICE SMITH' and accountEnabled eq false", "User", EQ, SW).unwrap();
+        let f = parse_filter(
+            "displayName eq 'ALICE SMITH' and accountEnabled eq false",
+            "User",
+            EQ,
+            SW,
+        )
+        .unwrap();
         assert!(!matches(&f, &user));
     }
 }

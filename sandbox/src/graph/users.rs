@@ -163,7 +163,12 @@ pub(super) fn full_json(t: &Tenant, u: &User) -> Map<String, Value> {
 fn project(full: &Map<String, Value>, select: &[&'static str]) -> Map<String, Value> {
     select
         .iter()
-        .map(|p| ((*p).to_string(), full.get(*p).cloned().unwrap_or(Value::Null)))
+        .map(|p| {
+            (
+                (*p).to_string(),
+                full.get(*p).cloned().unwrap_or(Value::Null),
+            )
+        })
         .collect()
 }
 
@@ -190,7 +195,9 @@ fn parse_select(q: &Query) -> Result<Option<Vec<&'static str>>, GraphError> {
 }
 
 fn context(app: &App, select: Option<&[&str]>, entity: bool) -> String {
-    let sel = select.map(|s| format!("({})", s.join(","))).unwrap_or_default();
+    let sel = select
+        .map(|s| format!("({})", s.join(",")))
+        .unwrap_or_default();
     let suffix = if entity { "/$entity" } else { "" };
     format!("{}$metadata#users{sel}{suffix}", app.graph_root())
 }
@@ -209,8 +216,14 @@ pub(super) fn get(app: &App, key: &str, q: &Query) -> GraphResult {
     app.store.read(|t| {
         let u = &t.users[t.find_user(key).ok_or_else(|| GraphError::not_found(key))?];
         let mut body = Map::new();
-        body.insert("@odata.context".into(), json!(context(app, select.as_deref(), true)));
-        body.extend(project(&full_json(t, u), select.as_deref().unwrap_or(DEFAULT_SELECT)));
+        body.insert(
+            "@odata.context".into(),
+            json!(context(app, select.as_deref(), true)),
+        );
+        body.extend(project(
+            &full_json(t, u),
+            select.as_deref().unwrap_or(DEFAULT_SELECT),
+        ));
         Ok(Reply::ok(Value::Object(body)))
     })
 }
@@ -224,11 +237,16 @@ pub(super) fn list(app: &App, q: &Query) -> GraphResult {
     };
     let top = match q.get("top") {
         None => 100,
-        Some(v) => v.trim().parse::<usize>().ok().filter(|n| (1..=999).contains(n)).ok_or_else(|| {
-            GraphError::bad_request(format!(
-                "Invalid page size specified: '{v}'. Must be between 1 and 999 inclusive."
-            ))
-        })?,
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=999).contains(n))
+            .ok_or_else(|| {
+                GraphError::bad_request(format!(
+                    "Invalid page size specified: '{v}'. Must be between 1 and 999 inclusive."
+                ))
+            })?,
     };
     let offset = match q.get("skiptoken") {
         None => 0,
@@ -253,7 +271,10 @@ pub(super) fn list(app: &App, q: &Query) -> GraphResult {
         .map(Value::Object)
         .collect();
     let mut body = Map::new();
-    body.insert("@odata.context".into(), json!(context(app, select.as_deref(), false)));
+    body.insert(
+        "@odata.context".into(),
+        json!(context(app, select.as_deref(), false)),
+    );
     if offset + top < all.len() {
         body.insert(
             "@odata.nextLink".into(),
@@ -340,7 +361,9 @@ fn validate_value(name: &str, kind: Kind, v: &Value) -> Result<Value, GraphError
     match kind {
         Kind::Bool => v.as_bool().map(Value::Bool).ok_or_else(bad),
         Kind::Str(max) => match v.as_str() {
-            Some(s) if s.chars().count() <= max && !(name == "displayName" && s.trim().is_empty()) => {
+            Some(s)
+                if s.chars().count() <= max && !(name == "displayName" && s.trim().is_empty()) =>
+            {
                 Ok(json!(s))
             }
             _ => Err(bad()),
@@ -354,7 +377,9 @@ fn validate_value(name: &str, kind: Kind, v: &Value) -> Result<Value, GraphError
                 if !s.is_empty()
                     && s.len() <= 64
                     && s.is_ascii()
-                    && !s.chars().any(|c| "@()\\[]\";:<>, ".contains(c) || c.is_control()) =>
+                    && !s
+                        .chars()
+                        .any(|c| "@()\\[]\";:<>, ".contains(c) || c.is_control()) =>
             {
                 Ok(json!(s))
             }
@@ -371,7 +396,9 @@ fn validate_value(name: &str, kind: Kind, v: &Value) -> Result<Value, GraphError
             _ => Err(bad()),
         },
         Kind::Upn => match v.as_str().and_then(|s| s.split_once('@')) {
-            Some((local, domain)) if valid_upn_local(local) && !domain.contains('@') && !domain.is_empty() => {
+            Some((local, domain))
+                if valid_upn_local(local) && !domain.contains('@') && !domain.is_empty() =>
+            {
                 Ok(json!(format!("{local}@{}", domain.to_ascii_lowercase())))
             }
             _ => Err(bad()),
@@ -408,7 +435,9 @@ fn validate_input(body: &Map<String, Value>, creating: bool) -> Result<UserInput
                         }
                     }
                     other => {
-                        return Err(GraphError::bad_request(format!("Invalid property '{other}'.")));
+                        return Err(GraphError::bad_request(format!(
+                            "Invalid property '{other}'."
+                        )));
                     }
                 }
             }
@@ -420,7 +449,9 @@ fn validate_input(body: &Map<String, Value>, creating: bool) -> Result<UserInput
             )));
         }
         let Some((name, kind)) = WRITABLE.iter().find(|(n, _)| n.eq_ignore_ascii_case(key)) else {
-            return Err(GraphError::bad_request(format!("Invalid property '{key}'.")));
+            return Err(GraphError::bad_request(format!(
+                "Invalid property '{key}'."
+            )));
         };
         props.insert((*name).to_string(), validate_value(name, *kind, value)?);
     }
@@ -453,7 +484,8 @@ fn check_upn(t: &Tenant, upn: &str, except_id: Option<&str>) -> Result<(), Graph
     let taken = t.users.iter().any(|u| {
         Some(u.id.as_str()) != except_id
             && (u.upn().eq_ignore_ascii_case(upn)
-                || u.prop_str("mail").is_some_and(|m| m.eq_ignore_ascii_case(upn)))
+                || u.prop_str("mail")
+                    .is_some_and(|m| m.eq_ignore_ascii_case(upn)))
     });
     if taken {
         return Err(GraphError::bad_request(
@@ -467,7 +499,10 @@ pub(super) fn create(app: &App, ctx: &Ctx, body: &[u8]) -> GraphResult {
     let input = validate_input(&json_object(body)?, true)?;
     let _ = input.password; // validated, never stored
     app.store.mutate(|t| {
-        let upn = input.props["userPrincipalName"].as_str().unwrap_or_default().to_string();
+        let upn = input.props["userPrincipalName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         check_upn(t, &upn, None)?;
         let props = input
             .props
@@ -555,16 +590,43 @@ mod tests {
         };
         assert!(validate_input(base.as_object().unwrap(), true).is_ok());
         let cases = [
-            (with("mailNickname", Value::Null), "Invalid value specified for property 'mailNickname' of resource 'User'."),
-            (with("mailNickname", json!("a b")), "Invalid value specified for property 'mailNickname' of resource 'User'."),
-            (with("userPrincipalName", json!("nope")), "Invalid value specified for property 'userPrincipalName' of resource 'User'."),
-            (with("passwordProfile", json!({"password": "weak"})), "The specified password does not comply with password complexity requirements. Please provide a different password."),
-            (with("usageLocation", json!("USA")), "Invalid value specified for property 'usageLocation' of resource 'User'."),
-            (with("id", json!("x")), "Property 'id' is read-only and cannot be set."),
-            (with("favouriteColour", json!("x")), "Invalid property 'favouriteColour'."),
+            (
+                with("mailNickname", Value::Null),
+                "Invalid value specified for property 'mailNickname' of resource 'User'.",
+            ),
+            (
+                with("mailNickname", json!("a b")),
+                "Invalid value specified for property 'mailNickname' of resource 'User'.",
+            ),
+            (
+                with("userPrincipalName", json!("nope")),
+                "Invalid value specified for property 'userPrincipalName' of resource 'User'.",
+            ),
+            (
+                with("passwordProfile", json!({"password": "weak"})),
+                "The specified password does not comply with password complexity requirements. Please provide a different password.",
+            ),
+            (
+                with("usageLocation", json!("USA")),
+                "Invalid value specified for property 'usageLocation' of resource 'User'.",
+            ),
+            (
+                with("id", json!("x")),
+                "Property 'id' is read-only and cannot be set.",
+            ),
+            (
+                with("favouriteColour", json!("x")),
+                "Invalid property 'favouriteColour'.",
+            ),
         ];
         for (body, msg) in cases {
-            assert_eq!(validate_input(&body, true).err().map(|e| e.message).as_deref(), Some(msg));
+            assert_eq!(
+                validate_input(&body, true)
+                    .err()
+                    .map(|e| e.message)
+                    .as_deref(),
+                Some(msg)
+            );
         }
         // An update needs nothing.
         assert!(validate_input(&Map::new(), false).is_ok());
