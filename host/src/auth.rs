@@ -172,11 +172,12 @@ fn build_credential(config: &AuthConfig) -> Result<Arc<dyn TokenCredential>, Cod
                     path.display()
                 ))
             })?;
-            let mut options = ClientCertificateCredentialOptions::default();
-            options.client_options = client_options(config);
-            options.password = pkcs12
-                .1
-                .map(|p| azure_core::credentials::Secret::new(p.expose().to_string()));
+            let options = ClientCertificateCredentialOptions {
+                client_options: client_options(config),
+                password: pkcs12
+                    .1
+                    .map(|p| azure_core::credentials::Secret::new(p.expose().to_string())),
+            };
             let credential = ClientCertificateCredential::new(
                 config.tenant_id.clone(),
                 config.client_id.clone(),

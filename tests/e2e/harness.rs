@@ -23,18 +23,10 @@ pub fn shared_cache() -> PathBuf {
     dir
 }
 
+#[derive(Default)]
 pub struct Options {
     pub env: Vec<(String, String)>,
     pub probe: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            env: Vec::new(),
-            probe: false,
-        }
-    }
 }
 
 impl Options {

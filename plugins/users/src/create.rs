@@ -401,16 +401,19 @@ pub fn create_user(args: CreateUserArgs) -> Result<Value, ToolError> {
         }
     };
     if let Err(e) = assigned {
-        let cause: ToolError = if e
+        let (cause, why) = if e
             .message
             .to_ascii_lowercase()
             .contains("available licenses")
         {
-            no_seats(license, &sku)
+            let c = no_seats(license, &sku);
+            let why = c.message.clone();
+            (c, why)
         } else {
-            e.into()
+            let why = format!("Graph answered {} {}: {}", e.status, e.code, e.message);
+            (ToolError::from(e), why)
         };
-        return Err(roll_back(&id, &upn, license, cause));
+        return Err(roll_back(&id, &upn, license, cause, &why));
     }
     steps.push(format!("assigned {}", sku.part_number));
     progress(6, TOTAL, &format!("Assigned {}", license.product_name()));
@@ -458,11 +461,11 @@ pub fn create_user(args: CreateUserArgs) -> Result<Value, ToolError> {
 
 /// Deletes the user created by this call after licensing failed, and says
 /// exactly what happened.
-fn roll_back(id: &str, upn: &str, license: License, cause: ToolError) -> ToolError {
+fn roll_back(id: &str, upn: &str, license: License, cause: ToolError, why: &str) -> ToolError {
     let what = format!(
-        "Assigning the {} license to {upn} failed: {}",
+        "Assigning the {} license to {upn} failed ({}).",
         license.product_name(),
-        cause.message
+        why.trim_end_matches('.')
     );
     let deleted = match graph().delete(&user_path(id)) {
         Ok(()) => Ok(()),
