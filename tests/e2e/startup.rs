@@ -144,6 +144,12 @@ async fn the_cli_lists_tools_and_calls_one_through_the_same_path() {
     assert!(!out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["error"]["code"], "GRAPH_001", "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("nope"), "{v}");
-    assert_eq!(v["error"]["details"]["graphCode"], "Request_ResourceNotFound", "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("nope"),
+        "{v}"
+    );
+    assert_eq!(
+        v["error"]["details"]["graphCode"], "Request_ResourceNotFound",
+        "{v}"
+    );
 }
