@@ -74,14 +74,12 @@ impl App {
                     .rate_limit_enabled
                     .then_some(config.max_requests_per_minute),
             );
-            let retry_base = Duration::from_millis(
-                std::env::var("M365_RETRY_BASE_MS")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(1000),
-            );
             upstream = Some(Arc::new(Upstream::new(
-                client, graph_base, auth, limiter, retry_base,
+                client,
+                graph_base,
+                auth,
+                limiter,
+                config.retry_base,
             )));
         }
         let runtime = Runtime::new(

@@ -32,6 +32,8 @@ pub struct Config {
     pub rate_limit_enabled: bool,
     pub max_requests_per_minute: u32,
     pub graph_endpoint: String,
+    /// First backoff between upstream retries; doubles per attempt.
+    pub retry_base: std::time::Duration,
     pub limits: CallLimits,
 }
 
@@ -109,6 +111,7 @@ impl Config {
             max_requests_per_minute: number("MAX_REQUESTS_PER_MINUTE", 60u32).max(1),
             graph_endpoint: var("M365_GRAPH_ENDPOINT")
                 .unwrap_or_else(|| "https://graph.microsoft.com".into()),
+            retry_base: std::time::Duration::from_millis(number("M365_RETRY_BASE_MS", 1000u64)),
             limits: CallLimits {
                 memory_bytes: number("M365_PLUGIN_MEMORY_MB", 256usize) * 1024 * 1024,
                 timeout: std::time::Duration::from_secs(number("M365_CALL_TIMEOUT_SECS", 600u64)),
