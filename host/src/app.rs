@@ -8,10 +8,14 @@ use crate::caps::call::{CallCtx, Progress};
 use crate::caps::ratelimit::RateLimiter;
 use crate::caps::upstream::{Upstream, UpstreamRequest};
 use crate::config::{Config, Credentials};
+use crate::confirm::{self, Answer, Elicitor};
 use crate::errors::{CodedError, ErrorCode};
 use crate::plugins::registry::Registry;
 use crate::plugins::runtime::{Resource, Runtime, deadline};
 use crate::secret::Secret;
+use crate::store::Database;
+use crate::store::audit::CallAudit;
+use crate::store::key::DbKey;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -46,6 +50,18 @@ pub struct App {
     upstream: Option<Arc<Upstream>>,
     sandbox: Option<m365_sandbox::Sandbox>,
     connectivity: Mutex<Connectivity>,
+    pub db: Option<Database>,
+    db_key: Option<DbKey>,
+    chain: crate::database::ChainWatch,
+}
+
+/// How one tool call ended, for the audit row.
+struct Ran {
+    result: Result<Value, CodedError>,
+    plugin: String,
+    outcome: &'static str,
+    arguments: Value,
+    requests: Vec<crate::caps::call::RequestRecord>,
 }
 
 impl App {
@@ -55,6 +71,16 @@ impl App {
         let mut sandbox = None;
         let mut upstream = None;
         let mut tenant = None;
+        if connect && !config.sandbox {
+            // Missing credentials are the first thing to tell a new user.
+            live_auth(&config)?;
+        }
+        let (db, db_key) = if connect {
+            let (db, key) = crate::database::open(&config)?;
+            (Some(db), Some(key))
+        } else {
+            (None, None)
+        };
         if connect {
             let (auth_config, graph_base, sb) = if config.sandbox {
                 start_sandbox(&config).await?
@@ -86,6 +112,7 @@ impl App {
             config.cache_dir.join("compiled"),
             config.limits,
             upstream.clone(),
+            db.clone(),
         )
         .map_err(|e| {
             CodedError::new(
@@ -102,7 +129,23 @@ impl App {
             upstream,
             sandbox,
             connectivity: Mutex::new(Connectivity::default()),
+            db,
+            db_key,
+            chain: Default::default(),
         })
+    }
+
+    /// The key the database was opened with (for `db backup`).
+    pub fn db_key(&self) -> Option<&DbKey> {
+        self.db_key.as_ref()
+    }
+
+    /// Records the audit head; called when the server stops.
+    pub fn close(&self) {
+        if let Some(db) = &self.db {
+            crate::database::record_head(db, "stop");
+            crate::database::unmark_serving(db);
+        }
     }
 
     pub async fn shutdown(self) {
@@ -111,51 +154,195 @@ impl App {
         }
     }
 
-    /// Validates and runs one tool call.
+    /// Validates, confirms when needed, runs and audits one tool call.
+    /// `elicit` asks the administrator in the client, when it can.
     pub async fn call_tool(
         &self,
         name: &str,
         args: Value,
         progress: Option<mpsc::UnboundedSender<Progress>>,
+        elicit: Option<&Elicitor>,
     ) -> Result<Value, CodedError> {
-        let entry = self.registry.tools.get(name).ok_or_else(|| {
-            CodedError::new(
-                ErrorCode::Input001,
-                format!("There is no tool named {name:?}. List the tools (tools/list or `m365-admin tools`) and use one of those names."),
-            )
-        })?;
-        let args = match args {
-            Value::Null => json!({}),
-            other => other,
+        let started = std::time::Instant::now();
+        let call_id = uuid::Uuid::new_v4().to_string();
+        let ran = self.run_tool(name, args, progress, elicit).await;
+        let error_code = ran.result.as_ref().err().map(|e| e.code.to_string());
+        let ms = started.elapsed().as_millis() as u64;
+        match &ran.result {
+            Ok(_) => {
+                tracing::info!(tool = name, plugin = %ran.plugin, ms, upstream = ran.requests.len(), "tool call succeeded")
+            }
+            Err(e) => {
+                tracing::info!(tool = name, plugin = %ran.plugin, ms, upstream = ran.requests.len(), code = %e.code, outcome = ran.outcome, "tool call failed")
+            }
+        }
+        if let Some(db) = &self.db {
+            let row = CallAudit {
+                at: time::OffsetDateTime::now_utc(),
+                call_id: &call_id,
+                tool: name,
+                plugin: &ran.plugin,
+                arguments: &ran.arguments,
+                outcome: ran.outcome,
+                error_code: error_code.as_deref(),
+                duration_ms: ms,
+                requests: &ran.requests,
+            };
+            if let Err(e) = db.audit_call(&row) {
+                // The call has happened; say loudly that its record is missing.
+                tracing::error!(tool = name, error = %CodedError::from(e), "could not write the audit row for this call");
+            }
+        }
+        ran.result
+    }
+
+    async fn run_tool(
+        &self,
+        name: &str,
+        mut args: Value,
+        progress: Option<mpsc::UnboundedSender<Progress>>,
+        elicit: Option<&Elicitor>,
+    ) -> Ran {
+        let token = confirm::take_token(&mut args);
+        let mut ran = Ran {
+            result: Ok(Value::Null),
+            plugin: String::new(),
+            outcome: "error",
+            arguments: crate::secret::redact_json(&args, &[]),
+            requests: Vec::new(),
         };
-        entry.validator.check(name, &args)?;
+        let Some(entry) = self.registry.tools.get(name) else {
+            ran.result = Err(CodedError::new(
+                ErrorCode::Input001,
+                format!(
+                    "There is no tool named {name:?}. List the tools (tools/list or `m365-admin tools`) and use one of those names."
+                ),
+            ));
+            return ran;
+        };
+        ran.plugin = entry.plugin.clone();
+        if args.is_null() {
+            args = json!({});
+        }
+        crate::secret::register_fields(&args, &entry.tool.secret_fields);
+        ran.arguments = crate::secret::redact_json(&args, &entry.tool.secret_fields);
+        if let Err(e) = entry.validator.check(name, &args) {
+            ran.result = Err(e);
+            return ran;
+        }
         let plugin = &self.registry.plugins[&entry.plugin];
+        let why = confirm::reason(
+            entry.tool.annotations.destructive,
+            entry.tool.bulk_argument.as_deref(),
+            &args,
+            self.config.bulk_threshold,
+        )
+        .filter(|_| self.config.enable_confirmation);
+        if let Some(why) = why {
+            match self
+                .confirm(
+                    name,
+                    plugin,
+                    &args,
+                    &ran.arguments,
+                    token.as_deref(),
+                    &why,
+                    elicit,
+                )
+                .await
+            {
+                Ok(()) => {}
+                Err((e, outcome)) => {
+                    ran.result = Err(e);
+                    ran.outcome = outcome;
+                    return ran;
+                }
+            }
+        }
         let call = Arc::new(CallCtx::new(
             &plugin.name,
             name,
             deadline(self.runtime.limits().timeout),
             progress,
         ));
-        let started = std::time::Instant::now();
         let outcome = self
             .runtime
             .call(&plugin.prepared, call.clone(), &args.to_string())
             .await;
-        let result = outcome.and_then(|text| {
+        ran.result = outcome.and_then(|text| {
             serde_json::from_str::<Value>(&text).map_err(|e| {
                 CodedError::new(ErrorCode::Plugin001, format!("Plugin `{}` returned a result that is not JSON ({e}); report this to its author.", plugin.name))
             })
         });
-        let requests = call.requests();
-        match &result {
-            Ok(_) => {
-                tracing::info!(tool = name, plugin = %plugin.name, ms = started.elapsed().as_millis() as u64, upstream = requests.len(), "tool call succeeded")
-            }
-            Err(e) => {
-                tracing::info!(tool = name, plugin = %plugin.name, ms = started.elapsed().as_millis() as u64, upstream = requests.len(), code = %e.code, "tool call failed")
+        ran.outcome = if ran.result.is_ok() { "ok" } else { "error" };
+        ran.requests = call.requests();
+        ran
+    }
+
+    /// Gets the administrator's approval for a call that needs it: a valid
+    /// token, or an answer in the client. Otherwise issues a token and
+    /// returns CONFIRM_001 with the plan. The error's second part is the
+    /// audit outcome.
+    #[allow(clippy::too_many_arguments)]
+    async fn confirm(
+        &self,
+        tool: &str,
+        plugin: &crate::plugins::registry::LoadedPlugin,
+        args: &Value,
+        redacted: &Value,
+        token: Option<&str>,
+        why: &str,
+        elicit: Option<&Elicitor>,
+    ) -> Result<(), (CodedError, &'static str)> {
+        let db = self.db.as_ref().ok_or_else(|| {
+            (
+                CodedError::new(
+                    ErrorCode::Store001,
+                    "Confirmation needs the database, which is not open in this mode.",
+                ),
+                "error",
+            )
+        })?;
+        if let Some(token) = token {
+            return confirm::redeem(db, tool, args, token).map_err(|e| (e, "refused"));
+        }
+        let call = Arc::new(CallCtx::new(
+            &plugin.name,
+            tool,
+            deadline(self.runtime.limits().timeout),
+            None,
+        ));
+        let plan = self
+            .runtime
+            .plan(&plugin.prepared, call, &args.to_string())
+            .await
+            .map_err(|e| (e, "error"))?;
+        let plan = if plan.trim().is_empty() {
+            confirm::generic_plan(tool, &plugin.name, redacted)
+        } else {
+            crate::secret::redact(plan.trim())
+        };
+        if let Some(ask) = elicit {
+            let question = format!("Approve `{tool}`? {plan}");
+            match ask(question).await {
+                Some(Answer::Accepted) => return Ok(()),
+                Some(Answer::Declined) => {
+                    return Err((
+                        CodedError::new(
+                            ErrorCode::Confirm001,
+                            format!(
+                                "The administrator declined `{tool}`; nothing was done. Plan that was declined: {plan}"
+                            ),
+                        ),
+                        "declined",
+                    ));
+                }
+                None => {}
             }
         }
-        result
+        let e = confirm::issue(db, tool, args, &plan, why, self.config.confirm_ttl)
+            .map_err(|e| (e, "error"))?;
+        Err((e, "confirmation-required"))
     }
 
     pub async fn list_resources(&self) -> Vec<Resource> {
@@ -183,6 +370,7 @@ impl App {
         let plugin = self.registry.plugin_for_uri(uri).ok_or_else(|| {
             CodedError::new(ErrorCode::Input001, format!("No resource matches {uri:?}. List resources and resource templates to see what can be read."))
         })?;
+        let started = std::time::Instant::now();
         let call = Arc::new(CallCtx::new(
             &plugin.name,
             "read-resource",
@@ -191,8 +379,26 @@ impl App {
         ));
         let contents = self
             .runtime
-            .read_resource(&plugin.prepared, call, uri)
-            .await?;
+            .read_resource(&plugin.prepared, call.clone(), uri)
+            .await;
+        if let Some(db) = &self.db {
+            let code = contents.as_ref().err().map(|e| e.code.to_string());
+            let row = CallAudit {
+                at: time::OffsetDateTime::now_utc(),
+                call_id: &uuid::Uuid::new_v4().to_string(),
+                tool: "resources/read",
+                plugin: &plugin.name,
+                arguments: &json!({"uri": crate::secret::redact(uri)}),
+                outcome: if contents.is_ok() { "ok" } else { "error" },
+                error_code: code.as_deref(),
+                duration_ms: started.elapsed().as_millis() as u64,
+                requests: &call.requests(),
+            };
+            if let Err(e) = db.audit_call(&row) {
+                tracing::error!(uri, error = %CodedError::from(e), "could not write the audit row for this read");
+            }
+        }
+        let contents = contents?;
         Ok((contents.mime_type, contents.text))
     }
 
@@ -212,9 +418,27 @@ impl App {
             .values()
             .map(|p| json!({"name": p.name, "version": p.version, "source": p.source, "digest": p.digest, "tools": p.info.tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>()}))
             .collect();
-        let healthy = conn.graph_api_connected && self.registry.problems.is_empty();
+        let (database, chain) = match &self.db {
+            Some(db) => (
+                match db.status() {
+                    Ok(st) => {
+                        json!({"status": "ok", "path": db.path(), "encrypted": true, "schemaVersion": st.schema_version, "documents": st.documents, "auditRows": st.audit_rows})
+                    }
+                    Err(e) => {
+                        json!({"status": "error", "path": db.path(), "error": CodedError::from(e).message})
+                    }
+                },
+                self.chain.status(db),
+            ),
+            None => (
+                json!({"status": "not open"}),
+                json!({"status": "unchecked"}),
+            ),
+        };
+        let store_ok = database["status"] == "ok" && chain["status"] == "verified";
+        let healthy = conn.graph_api_connected && self.registry.problems.is_empty() && store_ok;
         json!({
-            "status": if healthy { "healthy" } else if conn.graph_api_connected { "degraded" } else { "unhealthy" },
+            "status": if healthy { "healthy" } else if conn.graph_api_connected && store_ok { "degraded" } else { "unhealthy" },
             "authenticated": auth.authenticated,
             "graphApiConnected": conn.graph_api_connected,
             "lastCheck": conn.last_check,
@@ -222,6 +446,8 @@ impl App {
             "tenant": self.tenant,
             "plugins": plugins,
             "pluginsNotLoaded": self.registry.problems,
+            "database": database,
+            "auditChain": chain,
             "version": env!("CARGO_PKG_VERSION"),
         })
     }

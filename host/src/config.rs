@@ -24,11 +24,19 @@ pub struct Config {
     pub credentials: Option<Credentials>,
     pub data_dir: PathBuf,
     pub database_path: PathBuf,
+    /// DB_ENCRYPTION_KEY: 64 hex digits (a raw key) or a passphrase.
+    pub db_key: Option<Secret>,
+    /// DB_ENCRYPTION_KEY_FILE: a file holding the key, readable by its owner only.
+    pub db_key_file: Option<PathBuf>,
     pub cache_dir: PathBuf,
     pub plugin_dir: PathBuf,
     pub log_level: String,
     pub log_file: Option<PathBuf>,
     pub enable_confirmation: bool,
+    /// A bulk tool call with more items than this needs confirmation.
+    pub bulk_threshold: usize,
+    /// How long a confirmation token stays valid (M365_CONFIRM_TTL_SECS, 300).
+    pub confirm_ttl: std::time::Duration,
     pub rate_limit_enabled: bool,
     pub max_requests_per_minute: u32,
     pub graph_endpoint: String,
@@ -72,15 +80,23 @@ impl Config {
         let cache_home = var("XDG_CACHE_HOME")
             .map(PathBuf::from)
             .unwrap_or_else(|| home.join(".cache"));
-        let database_path = var("DATABASE_PATH")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| data_home.join("m365-admin").join("m365_admin.db"));
+        let explicit_db = var("DATABASE_PATH").map(PathBuf::from);
         // Everything that belongs with the database lives beside it.
         let data_dir = var("M365_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| {
-            database_path
-                .parent()
+            explicit_db
+                .as_ref()
+                .and_then(|p| p.parent())
                 .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("."))
+                .unwrap_or_else(|| data_home.join("m365-admin"))
+        });
+        // The sandbox keeps its own database (and key) unless told otherwise,
+        // so trying things out never mixes with a live tenant's audit trail.
+        let database_path = explicit_db.unwrap_or_else(|| {
+            if sandbox {
+                data_dir.join("sandbox").join("m365_admin.db")
+            } else {
+                data_dir.join("m365_admin.db")
+            }
         });
         let credentials = if let Some(path) = var("AZURE_CERTIFICATE_PATH") {
             Some(Credentials::Certificate {
@@ -104,9 +120,15 @@ impl Config {
                 .unwrap_or_else(|| cache_home.join("m365-admin")),
             data_dir,
             database_path,
+            db_key: var("DB_ENCRYPTION_KEY").map(Secret::new),
+            db_key_file: var("DB_ENCRYPTION_KEY_FILE").map(PathBuf::from),
             log_level: var("LOG_LEVEL").unwrap_or_else(|| "info".into()),
             log_file: var("LOG_FILE").map(PathBuf::from),
             enable_confirmation: flag("ENABLE_OPERATION_CONFIRMATION", true),
+            bulk_threshold: number("M365_BULK_CONFIRM_THRESHOLD", 10usize),
+            confirm_ttl: std::time::Duration::from_secs(
+                number("M365_CONFIRM_TTL_SECS", 300u64).max(1),
+            ),
             rate_limit_enabled: flag("RATE_LIMIT_ENABLED", true),
             max_requests_per_minute: number("MAX_REQUESTS_PER_MINUTE", 60u32).max(1),
             graph_endpoint: var("M365_GRAPH_ENDPOINT")
@@ -120,7 +142,7 @@ impl Config {
         }
     }
 
-    /// The sandbox tenant's state lives beside the database.
+    /// The sandbox tenant's state (and, in sandbox mode, its database key).
     pub fn sandbox_dir(&self) -> PathBuf {
         self.data_dir.join("sandbox")
     }

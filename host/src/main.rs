@@ -1,10 +1,12 @@
-//! The `m365-admin` command: `serve` (the default, with `--sandbox`), `tools`
-//! and `call`.
+//! The `m365-admin` command: `serve` (the default, with `--sandbox`), `tools`,
+//! `call`, `audit` and `db`.
 
 use clap::{Parser, Subcommand};
 use m365_admin::app::App;
 use m365_admin::config::Config;
-use m365_admin::errors::CodedError;
+use m365_admin::errors::{CodedError, ErrorCode};
+use m365_admin::store::Database;
+use m365_admin::store::key::DbKey;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -35,6 +37,58 @@ enum Command {
         #[command(flatten)]
         tenant: TenantArgs,
     },
+    /// Read, verify and export the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+        /// The sandbox's database instead of the live one.
+        #[arg(long, global = true)]
+        sandbox: bool,
+    },
+    /// Back up and restore the encrypted database.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+        /// The sandbox's database instead of the live one.
+        #[arg(long, global = true)]
+        sandbox: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// The newest rows, oldest first.
+    Tail {
+        #[arg(short = 'n', default_value_t = 20)]
+        n: u32,
+    },
+    /// Checks every row's hash and link, and the head kept beside the database;
+    /// names the first broken link and exits non-zero if there is one.
+    Verify,
+    /// Writes the trail (or the part since a time) to stdout.
+    Export {
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: ExportFormat,
+        /// RFC 3339 time or a date (2026-11-01); only rows at or after it.
+        #[arg(long)]
+        since: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Jsonl,
+    Csv,
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Writes an encrypted, consistent copy (same key) while the server may run.
+    Backup { file: std::path::PathBuf },
+    /// Replaces the database with a backup, after checking that it opens with
+    /// the key and its audit trail verifies. Stop the server first; the current
+    /// database is kept beside it as `<name>.before-restore-<time>`.
+    Restore { file: std::path::PathBuf },
 }
 
 #[derive(clap::Args, Clone, Copy, Default)]
@@ -106,7 +160,7 @@ async fn run(command: Command) -> Result<ExitCode, CodedError> {
                 CodedError::new(m365_admin::errors::ErrorCode::Input001, format!("The arguments are not JSON ({e}); pass an object such as '{{\"userEmail\":\"a@b.com\"}}'."))
             })?;
             let app = start(tenant, true).await?;
-            let result = app.call_tool(&tool, args, None).await;
+            let result = app.call_tool(&tool, args, None, None).await;
             let (json, code) = match &result {
                 Ok(v) => (v.clone(), ExitCode::SUCCESS),
                 Err(e) => (e.to_json(), ExitCode::from(1)),
@@ -117,6 +171,136 @@ async fn run(command: Command) -> Result<ExitCode, CodedError> {
             );
             app.shutdown().await;
             Ok(code)
+        }
+        Command::Audit { command, sandbox } => audit(command, sandbox),
+        Command::Db { command, sandbox } => db(command, sandbox),
+    }
+}
+
+/// Configuration and logging for the commands that only need the database.
+fn offline_config(sandbox: bool) -> Config {
+    let config = Config::from_env(sandbox, false);
+    if let Err(e) = m365_admin::logging::init(&config.log_level, config.log_file.as_deref()) {
+        eprintln!("m365-admin: logging could not start ({e}); continuing without it");
+    }
+    config
+}
+
+/// Opens an existing database; these commands never create one.
+fn open_existing(config: &Config) -> Result<(Database, DbKey), CodedError> {
+    if !config.database_path.exists() {
+        return Err(CodedError::new(
+            ErrorCode::Store001,
+            format!(
+                "There is no database at {}. Check DATABASE_PATH{}.",
+                config.database_path.display(),
+                if config.sandbox {
+                    ""
+                } else {
+                    ", or add --sandbox for the sandbox's database"
+                }
+            ),
+        ));
+    }
+    m365_admin::database::open(config)
+}
+
+fn audit(command: AuditCommand, sandbox: bool) -> Result<ExitCode, CodedError> {
+    use m365_admin::store::audit;
+    let config = offline_config(sandbox);
+    let (db, _) = open_existing(&config)?;
+    let io = |e: std::io::Error| {
+        CodedError::new(
+            ErrorCode::Store001,
+            format!("Could not write the output: {e}"),
+        )
+    };
+    match command {
+        AuditCommand::Tail { n } => {
+            let rows = db.audit_tail(n)?;
+            let mut out = std::io::stdout().lock();
+            audit::export_jsonl(&rows, &mut out).map_err(io)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Verify => {
+            let report = m365_admin::database::verify(&db)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+            if report.ok {
+                eprintln!("audit trail verified: {} rows", report.rows);
+                Ok(ExitCode::SUCCESS)
+            } else {
+                if let Some(b) = &report.first_broken {
+                    eprintln!("audit trail BROKEN at row {}: {}", b.id, b.explanation);
+                }
+                Ok(ExitCode::from(1))
+            }
+        }
+        AuditCommand::Export { format, since } => {
+            let since = since.as_deref().map(parse_since).transpose()?;
+            let rows = db.audit_since(since)?;
+            let mut out = std::io::stdout().lock();
+            match format {
+                ExportFormat::Jsonl => audit::export_jsonl(&rows, &mut out),
+                ExportFormat::Csv => audit::export_csv(&rows, &mut out),
+            }
+            .map_err(io)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn parse_since(text: &str) -> Result<time::OffsetDateTime, CodedError> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(t) = time::OffsetDateTime::parse(text, &Rfc3339) {
+        return Ok(t);
+    }
+    let date_format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text, &date_format)
+        .map(|d| d.midnight().assume_utc())
+        .map_err(|_| {
+            CodedError::new(
+                ErrorCode::Input001,
+                format!("--since {text:?} is not a date (2026-11-01) or an RFC 3339 time (2026-11-01T09:00:00Z)."),
+            )
+        })
+}
+
+fn db(command: DbCommand, sandbox: bool) -> Result<ExitCode, CodedError> {
+    let config = offline_config(sandbox);
+    match command {
+        DbCommand::Backup { file } => {
+            let (db, key) = open_existing(&config)?;
+            let head = db.backup_to(&file, &key)?;
+            let _ = db.audit_event(
+                "backup",
+                &serde_json::json!({"file": file, "auditRows": head.rows}),
+            );
+            println!(
+                "{}",
+                serde_json::json!({"backup": file, "auditRows": head.rows, "auditLastHash": head.last_hash})
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        DbCommand::Restore { file } => {
+            if let Some(pid) = m365_admin::database::running_server(&config.database_path) {
+                return Err(CodedError::new(
+                    ErrorCode::Store001,
+                    format!(
+                        "A server (process {pid}) is using {}; stop it (close the MCP client or end the process) and run the restore again. Nothing was changed.",
+                        config.database_path.display()
+                    ),
+                ));
+            }
+            let key = m365_admin::database::resolve_key(&config)?;
+            let report = m365_admin::store::backup::restore(&config.database_path, &key, &file)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -138,15 +322,29 @@ async fn serve(t: TenantArgs) -> Result<ExitCode, CodedError> {
         sandbox = t.sandbox,
         "serving MCP on stdio"
     );
+    if let Some(db) = app.db.clone() {
+        m365_admin::database::mark_serving(&db);
+        // Off the start-up path: a long trail takes a moment to walk.
+        tokio::task::spawn_blocking(move || m365_admin::database::record_head(&db, "start"));
+    }
     let server = m365_admin::mcp::Server::new(app.clone());
-    let running = server.serve(rmcp::transport::stdio()).await.map_err(|e| {
-        CodedError::new(
-            m365_admin::errors::ErrorCode::Plugin001,
-            format!("MCP session could not start: {e}"),
-        )
-    })?;
-    let _ = running.waiting().await;
+    let running = match server.serve(rmcp::transport::stdio()).await {
+        Ok(r) => Some(r),
+        // The client went away before initializing: a clean end, not an error.
+        Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => None,
+        Err(e) => {
+            app.close();
+            return Err(CodedError::new(
+                ErrorCode::Plugin001,
+                format!("MCP session could not start: {e}"),
+            ));
+        }
+    };
+    if let Some(running) = running {
+        let _ = running.waiting().await;
+    }
     tracing::info!("client disconnected; shutting down");
+    app.close();
     if let Ok(app) = Arc::try_unwrap(app) {
         app.shutdown().await;
     }

@@ -37,10 +37,21 @@ impl Server {
                 annotations.destructive_hint = Some(a.destructive);
                 annotations.idempotent_hint = Some(a.idempotent);
                 annotations.open_world_hint = Some(a.open_world);
+                let mut schema = e.input_schema.clone();
+                let confirmable = a.destructive || e.tool.bulk_argument.is_some();
+                if confirmable
+                    && self.app.config.enable_confirmation
+                    && let Some(Value::Object(props)) = schema.get_mut("properties")
+                {
+                    props.insert(
+                        crate::confirm::TOKEN_ARG.into(),
+                        crate::confirm::token_property(),
+                    );
+                }
                 let mut tool = Tool::new(
                     e.tool.name.clone(),
                     e.tool.description.clone(),
-                    Arc::new(e.input_schema.clone()),
+                    Arc::new(schema),
                 );
                 tool.title = e.tool.title.clone();
                 tool.output_schema = e.output_schema.clone().map(Arc::new);
@@ -65,6 +76,56 @@ pub fn success_result(v: Value) -> CallToolResult {
         r.structured_content = Some(v);
     }
     r
+}
+
+/// Asks for confirmation through MCP elicitation when the client declared
+/// it: a form with one boolean, `confirm`. A client error or a protocol that
+/// forbids server-to-client requests falls back to the token flow.
+fn elicitor(peer: &rmcp::Peer<RoleServer>) -> Option<crate::confirm::Elicitor> {
+    use crate::confirm::Answer;
+    if peer.supported_elicitation_modes().is_empty() {
+        return None;
+    }
+    let peer = peer.clone();
+    Some(Box::new(move |message: String| {
+        let peer = peer.clone();
+        Box::pin(async move {
+            let schema = ElicitationSchema::builder()
+                .required_bool("confirm")
+                .build()
+                .ok()?;
+            let params = ElicitRequestParams::FormElicitationParams {
+                meta: None,
+                message,
+                requested_schema: schema,
+            };
+            let reply = peer
+                .create_elicitation_with_timeout(params, Some(std::time::Duration::from_secs(300)))
+                .await;
+            match reply {
+                Ok(r) => match r.action {
+                    ElicitationAction::Accept => {
+                        let yes = r
+                            .content
+                            .as_ref()
+                            .and_then(|c| c.get("confirm"))
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false);
+                        Some(if yes {
+                            Answer::Accepted
+                        } else {
+                            Answer::Declined
+                        })
+                    }
+                    _ => Some(Answer::Declined),
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "elicitation failed; falling back to a confirmation token");
+                    None
+                }
+            }
+        })
+    }))
 }
 
 impl ServerHandler for Server {
@@ -113,8 +174,9 @@ impl ServerHandler for Server {
             })
         });
         let progress = forward.is_some().then_some(tx);
+        let elicit = elicitor(&context.peer);
         let outcome = tokio::select! {
-            r = self.app.call_tool(&request.name, args, progress) => Some(r),
+            r = self.app.call_tool(&request.name, args, progress, elicit.as_ref()) => Some(r),
             _ = context.ct.cancelled() => None,
         };
         if let Some(f) = forward {

@@ -116,9 +116,97 @@ fn find_credential(text: &str) -> Option<(usize, usize)> {
     Some((start, len))
 }
 
+/// Whether a field's name says its value is a credential, wherever it
+/// appears in a JSON document.
+fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase().replace(['_', '-'], "");
+    [
+        "password",
+        "secret",
+        "token",
+        "credential",
+        "privatekey",
+        "apikey",
+        "authorization",
+        "encryptionkey",
+        "passphrase",
+    ]
+    .iter()
+    .any(|s| n.contains(s))
+}
+
+/// A copy of `value` fit for the audit trail and logs: the top-level
+/// `secret_fields` a tool declared, every field whose name marks a credential,
+/// and every registered secret or token shape inside strings, replaced.
+pub fn redact_json(value: &serde_json::Value, secret_fields: &[String]) -> serde_json::Value {
+    use serde_json::Value;
+    fn field(k: &str, v: &Value, secret: bool) -> (String, Value) {
+        if secret && !v.is_null() {
+            (redact(k), Value::String(REDACTED.into()))
+        } else {
+            (redact(k), walk(v))
+        }
+    }
+    fn walk(v: &Value) -> Value {
+        match v {
+            Value::String(s) => Value::String(redact(s)),
+            Value::Array(a) => Value::Array(a.iter().map(walk).collect()),
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| field(k, v, is_secret_name(k)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    match value {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| field(k, v, is_secret_name(k) || secret_fields.contains(k)))
+                .collect(),
+        ),
+        other => walk(other),
+    }
+}
+
+/// Registers the values of a call's secret arguments, so that whatever the
+/// plugin or upstream does with them, they are redacted from everything the
+/// host writes or returns afterwards.
+pub fn register_fields(args: &serde_json::Value, secret_fields: &[String]) {
+    for f in secret_fields {
+        if let Some(v) = args.get(f).and_then(|v| v.as_str()) {
+            register(v);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_redaction_covers_declared_named_and_registered_secrets() {
+        register("registered-secret-value-99");
+        let args = serde_json::json!({
+            "userEmail": "ann@contoso.com",
+            "password": "Declared-Pw-1",
+            "nested": {"clientSecret": "abc", "note": "has registered-secret-value-99 inside", "list": [{"access_token": "x"}]},
+            "pin": "1234",
+        });
+        let out = redact_json(&args, &["pin".to_string()]);
+        let text = out.to_string();
+        for leaked in [
+            "Declared-Pw-1",
+            "\"abc\"",
+            "registered-secret-value-99",
+            "1234",
+            "\"x\"",
+        ] {
+            assert!(!text.contains(leaked), "{leaked} in {text}");
+        }
+        assert_eq!(out["userEmail"], "ann@contoso.com");
+        assert_eq!(out["nested"]["note"], "has [REDACTED] inside");
+    }
 
     #[test]
     fn registered_values_are_removed_everywhere() {

@@ -3,12 +3,16 @@
 //! tenant's control API (request log, faults, seats) through the endpoint file
 //! the sandbox writes into the data directory.
 
-use rmcp::model::{CallToolRequestParams, CallToolResult, ReadResourceRequestParams};
-use rmcp::service::RunningService;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientConfig, ElicitRequestParams, ElicitResult,
+    ElicitationAction, ElicitationCapability, ReadResourceRequestParams,
+};
+use rmcp::service::{RequestContext, RunningService};
 use rmcp::transport::TokioChildProcess;
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_m365-admin");
 /// Distinctive values that must never appear in any output.
@@ -27,6 +31,11 @@ pub fn shared_cache() -> PathBuf {
 pub struct Options {
     pub env: Vec<(String, String)>,
     pub probe: bool,
+    pub snoop: bool,
+    /// Rewrites the probe's manifest before the server starts.
+    pub probe_manifest: Option<fn(&str) -> String>,
+    /// The client offers elicitation and answers every question so.
+    pub elicit: Option<bool>,
 }
 
 impl Options {
@@ -39,11 +48,81 @@ impl Options {
         self.probe = true;
         self
     }
+
+    pub fn with_snoop(mut self) -> Self {
+        self.snoop = true;
+        self
+    }
+
+    pub fn probe_manifest(mut self, edit: fn(&str) -> String) -> Self {
+        self.probe = true;
+        self.probe_manifest = Some(edit);
+        self
+    }
+
+    /// A client that supports elicitation and accepts (`true`) or declines.
+    pub fn elicit(mut self, accept: bool) -> Self {
+        self.elicit = Some(accept);
+        self
+    }
+}
+
+/// The MCP client: like Claude Code, it may offer elicitation; it records
+/// the questions it was asked.
+#[derive(Clone, Default)]
+pub struct TestClient {
+    answer: Option<bool>,
+    pub asked: Arc<Mutex<Vec<String>>>,
+}
+
+impl ClientHandler for TestClient {
+    fn get_info(&self) -> ClientConfig {
+        let mut info = ClientConfig::default();
+        if self.answer.is_some() {
+            info.capabilities.elicitation = Some(ElicitationCapability::new());
+        }
+        info
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        if let ElicitRequestParams::FormElicitationParams { message, .. } = &request {
+            self.asked.lock().unwrap().push(message.clone());
+        }
+        Ok(match self.answer {
+            Some(true) => {
+                let mut r = ElicitResult::new(ElicitationAction::Accept);
+                r.content = Some(json!({"confirm": true}));
+                r
+            }
+            _ => ElicitResult::new(ElicitationAction::Decline),
+        })
+    }
 }
 
 pub struct Server {
-    pub client: RunningService<RoleClient, ()>,
+    pub client: RunningService<RoleClient, TestClient>,
     pub dir: tempfile::TempDir,
+    pub asked: Arc<Mutex<Vec<String>>>,
+    pid: Option<u32>,
+}
+
+fn install_test_plugin(
+    dir: &Path,
+    name: &str,
+    wasm: &str,
+    manifest: &str,
+    edit: Option<fn(&str) -> String>,
+) {
+    let target = dir.join("plugins").join(name);
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::copy(wasm, target.join(format!("{name}.wasm"))).unwrap();
+    let text = std::fs::read_to_string(manifest).unwrap();
+    let text = edit.map(|f| f(&text)).unwrap_or(text);
+    std::fs::write(target.join("manifest.toml"), text).unwrap();
 }
 
 pub fn base_command(dir: &Path) -> tokio::process::Command {
@@ -64,33 +143,80 @@ pub fn base_command(dir: &Path) -> tokio::process::Command {
 
 impl Server {
     pub async fn start(opts: Options) -> Server {
-        let dir = tempfile::tempdir().unwrap();
+        Server::start_in(tempfile::tempdir().unwrap(), opts).await
+    }
+
+    /// Starts a server on an existing data directory (a restart).
+    pub async fn start_in(dir: tempfile::TempDir, opts: Options) -> Server {
         if opts.probe {
-            let target = dir.path().join("plugins/probe");
-            std::fs::create_dir_all(&target).unwrap();
-            std::fs::copy(
+            install_test_plugin(
+                dir.path(),
+                "probe",
                 env!("M365_TEST_PLUGIN_PROBE_WASM"),
-                target.join("probe.wasm"),
-            )
-            .unwrap();
-            std::fs::copy(
                 env!("M365_TEST_PLUGIN_PROBE_MANIFEST"),
-                target.join("manifest.toml"),
-            )
-            .unwrap();
+                opts.probe_manifest,
+            );
+        }
+        if opts.snoop {
+            install_test_plugin(
+                dir.path(),
+                "snoop",
+                env!("M365_TEST_PLUGIN_SNOOP_WASM"),
+                env!("M365_TEST_PLUGIN_SNOOP_MANIFEST"),
+                None,
+            );
         }
         let mut cmd = base_command(dir.path());
         cmd.args(["serve", "--sandbox"]);
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
-        let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("stderr.log"))
+            .unwrap();
         let (transport, _) = TokioChildProcess::builder(cmd)
             .stderr(stderr)
             .spawn()
             .unwrap();
-        let client = ().serve(transport).await.expect("MCP initialize");
-        Server { client, dir }
+        let pid = transport.id();
+        let handler = TestClient {
+            answer: opts.elicit,
+            asked: Arc::default(),
+        };
+        let asked = handler.asked.clone();
+        let client = handler.serve(transport).await.expect("MCP initialize");
+        Server {
+            client,
+            dir,
+            asked,
+            pid,
+        }
+    }
+
+    /// The data directory of a server already killed.
+    pub fn into_dir(self) -> tempfile::TempDir {
+        drop(self.client);
+        self.dir
+    }
+
+    /// Kills the server with SIGKILL, as a crash would, while it is in use;
+    /// calls in flight then fail.
+    pub fn kill9_now(&self) {
+        let pid = self.pid.expect("server pid");
+        let status = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Stops the server cleanly and returns its data directory.
+    pub async fn stop(self) -> tempfile::TempDir {
+        let _ = self.client.cancel().await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        self.dir
     }
 
     /// Calls a tool; the result as the client sees it.
@@ -158,11 +284,56 @@ impl Server {
 
     /// Stops the server and returns (stderr, log file, results shown).
     pub async fn finish(self) -> (String, String, String) {
-        let _ = self.client.cancel().await;
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        let read = |n: &str| std::fs::read_to_string(self.dir.path().join(n)).unwrap_or_default();
-        (read("stderr.log"), read("server.log"), read("results.log"))
+        let dir = self.stop().await;
+        outputs(dir.path())
     }
+}
+
+/// (stderr, log file, results shown) of the servers run in `dir`.
+pub fn outputs(dir: &Path) -> (String, String, String) {
+    let read = |n: &str| std::fs::read_to_string(dir.join(n)).unwrap_or_default();
+    (read("stderr.log"), read("server.log"), read("results.log"))
+}
+
+/// Runs `m365-admin ARGS` (not serve) on the data directory `dir`.
+pub async fn cli(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Cli {
+    let mut cmd = base_command(dir);
+    cmd.args(args).stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().await.unwrap();
+    let cli = Cli {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("cli.log"))
+        .unwrap();
+    use std::io::Write;
+    writeln!(log, "$ {args:?}\n{}\n{}", cli.stdout, cli.stderr).unwrap();
+    cli
+}
+
+pub struct Cli {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The sandbox database's key as generated on first start.
+pub fn sandbox_db_key(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("data/sandbox/db.key"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+pub fn db_path(dir: &Path) -> PathBuf {
+    dir.join("data/m365_admin.db")
 }
 
 pub fn text_of(r: &CallToolResult) -> String {

@@ -3,8 +3,11 @@
 
 mod harness;
 
+mod audit;
+mod confirm;
 mod gate;
 mod retry;
 mod secrets;
 mod startup;
+mod store;
 mod users;

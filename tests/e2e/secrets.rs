@@ -16,7 +16,44 @@ async fn sentinel_secrets_never_appear_in_output() {
     // A plugin that tries to read what the host sends upstream sees no token.
     let echoed = s.ok("http", json!({"method": "GET", "url": "https://graph.microsoft.com/v1.0/users/admin@libertygoldsilver.com"})).await;
     s.read("m365://health").await;
-    let (stderr, log, results) = s.finish().await;
+    // A destructive call's token round trip carries arguments too.
+    let e = s
+        .err(
+            "delete_user",
+            json!({"userEmail": "eve@libertygoldsilver.com"}),
+        )
+        .await;
+    let token = e["details"]["confirmationToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.ok(
+        "delete_user",
+        json!({"userEmail": "eve@libertygoldsilver.com", "confirmationToken": token}),
+    )
+    .await;
+    let dir = s.stop().await;
+    let (stderr, log, results) = outputs(dir.path());
+    let audit = cli(
+        dir.path(),
+        &["audit", "export", "--format", "jsonl", "--sandbox"],
+        &[],
+    )
+    .await;
+    assert_eq!(audit.code, Some(0), "{}", audit.stderr);
+    for tool in ["create_user", "http", "delete_user"] {
+        assert!(
+            audit.stdout.contains(&format!("\"tool\":\"{tool}\"")),
+            "{tool} not audited"
+        );
+    }
+    let csv = cli(
+        dir.path(),
+        &["audit", "export", "--format", "csv", "--sandbox"],
+        &[],
+    )
+    .await;
+    let key = sandbox_db_key(dir.path());
     assert!(
         log.contains("tool call succeeded"),
         "the log file was written: {log}"
@@ -26,7 +63,14 @@ async fn sentinel_secrets_never_appear_in_output() {
         ("log file", &log),
         ("results", &results),
         ("probe", &echoed.to_string()),
+        ("audit jsonl", &audit.stdout),
+        ("audit csv", &csv.stdout),
+        (
+            "cli output",
+            &std::fs::read_to_string(dir.path().join("cli.log")).unwrap(),
+        ),
     ] {
+        assert!(!text.contains(&key), "database key in {name}");
         assert!(!text.contains(SENTINEL_SECRET), "client secret in {name}");
         assert!(!text.contains(SENTINEL_PASSWORD), "password in {name}");
         assert!(!text.contains("eyJ"), "a token-shaped value in {name}");

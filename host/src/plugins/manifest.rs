@@ -26,6 +26,9 @@ pub struct Manifest {
 pub struct Grants {
     #[serde(default)]
     pub graph: Vec<String>,
+    /// Documents and logs of the plugin's own in the host's database.
+    #[serde(default)]
+    pub store: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +57,7 @@ pub enum ManifestError {
 #[derive(Debug)]
 pub struct Policy {
     pub graph: GraphPolicy,
+    pub store: bool,
 }
 
 impl Manifest {
@@ -88,7 +92,10 @@ impl Manifest {
                 name: self.name.clone(),
                 source,
             })?;
-        Ok(Policy { graph })
+        Ok(Policy {
+            graph,
+            store: self.grants.store,
+        })
     }
 
     /// Refuses a component whose digest differs from the one declared.

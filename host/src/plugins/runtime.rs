@@ -28,7 +28,9 @@ pub mod bindings {
     });
 }
 
+use crate::store::Database;
 use bindings::m365::plugin::host::LogLevel;
+use bindings::m365::plugin::store::{Document as WitDocument, LogEntry as WitLogEntry};
 pub use bindings::m365::plugin::types::{PluginInfo, Resource, ResourceContents, ToolError};
 
 /// How often the epoch advances; the unit of the CPU budget.
@@ -72,6 +74,7 @@ pub struct PluginState {
     table: ResourceTable,
     memory: MemoryLimit,
     gate: Gate,
+    store: StoreAccess,
     call: Arc<CallCtx>,
 }
 
@@ -95,6 +98,141 @@ impl WasiHttpView for PluginState {
 }
 
 impl bindings::m365::plugin::types::Host for PluginState {}
+
+/// The store as one plugin sees it: its own namespace, if granted.
+pub struct StoreAccess {
+    db: Option<Database>,
+    granted: bool,
+}
+
+impl PluginState {
+    /// Runs `op` on the plugin's namespace, or refuses: no grant, or no
+    /// database (commands that run without one).
+    fn with_store<T>(
+        &mut self,
+        op: impl FnOnce(&Database, &str) -> Result<T, crate::store::StoreError>,
+    ) -> wasmtime::Result<Result<T, ToolError>> {
+        let plugin = self.call.plugin.clone();
+        if !self.store.granted {
+            let e = CodedError::new(
+                ErrorCode::Plugin001,
+                format!(
+                    "Plugin `{plugin}` used the store without the `store` grant; its manifest must say `store = true` under [grants] (and an administrator must approve it)."
+                ),
+            );
+            self.call.host_error(e.clone());
+            return Ok(Err(to_tool_error(e)));
+        }
+        let Some(db) = &self.store.db else {
+            return Ok(Err(to_tool_error(CodedError::new(
+                ErrorCode::Store001,
+                "No database is open in this mode; run the tool through `m365-admin serve` or `m365-admin call`.",
+            ))));
+        };
+        Ok(op(db, &plugin).map_err(|e| to_tool_error(e.into())))
+    }
+}
+
+fn to_tool_error(e: CodedError) -> ToolError {
+    ToolError {
+        code: e.code.to_string(),
+        message: e.message,
+        retry_after: e.retry_after,
+        details: e.details.map(|d| d.to_string()),
+    }
+}
+
+fn wit_document(d: crate::store::documents::Document) -> WitDocument {
+    WitDocument {
+        key: d.key,
+        value: d.value,
+        version: d.version,
+        updated_at: d.updated_at,
+        deleted: d.deleted,
+    }
+}
+
+impl bindings::m365::plugin::store::Host for PluginState {
+    async fn get(
+        &mut self,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<WitDocument>, ToolError>> {
+        self.with_store(|db, ns| Ok(db.doc_get(ns, &key)?.map(wit_document)))
+    }
+
+    async fn put(
+        &mut self,
+        key: String,
+        value: String,
+        expected_version: Option<u64>,
+    ) -> wasmtime::Result<Result<u64, ToolError>> {
+        self.with_store(|db, ns| db.doc_put(ns, &key, &value, expected_version))
+    }
+
+    async fn delete(
+        &mut self,
+        key: String,
+        expected_version: Option<u64>,
+    ) -> wasmtime::Result<Result<bool, ToolError>> {
+        self.with_store(|db, ns| db.doc_delete(ns, &key, expected_version))
+    }
+
+    async fn list(
+        &mut self,
+        prefix: String,
+        after: Option<String>,
+        limit: u32,
+    ) -> wasmtime::Result<Result<Vec<WitDocument>, ToolError>> {
+        self.with_store(|db, ns| {
+            Ok(db
+                .doc_list(ns, &prefix, after.as_deref(), limit)?
+                .into_iter()
+                .map(wit_document)
+                .collect())
+        })
+    }
+
+    async fn history(
+        &mut self,
+        key: String,
+        limit: u32,
+    ) -> wasmtime::Result<Result<Vec<WitDocument>, ToolError>> {
+        self.with_store(|db, ns| {
+            Ok(db
+                .doc_history(ns, &key, limit)?
+                .into_iter()
+                .map(wit_document)
+                .collect())
+        })
+    }
+
+    async fn append(
+        &mut self,
+        log: String,
+        entry: String,
+    ) -> wasmtime::Result<Result<u64, ToolError>> {
+        self.with_store(|db, ns| db.log_append(ns, &log, &entry))
+    }
+
+    async fn read_log(
+        &mut self,
+        log: String,
+        after: Option<u64>,
+        limit: u32,
+    ) -> wasmtime::Result<Result<Vec<WitLogEntry>, ToolError>> {
+        self.with_store(|db, ns| {
+            Ok(db
+                .log_read(ns, &log, after, limit)?
+                .into_iter()
+                .map(|e| WitLogEntry {
+                    seq: e.seq,
+                    entry: e.entry,
+                    at: e.at,
+                })
+                .collect())
+        })
+    }
+}
 
 impl bindings::m365::plugin::host::Host for PluginState {
     async fn progress(
@@ -144,6 +282,7 @@ impl bindings::m365::plugin::host::Host for PluginState {
 enum Op<'a> {
     Describe,
     Call { tool: &'a str, args: &'a str },
+    Plan { tool: &'a str, args: &'a str },
     Read(&'a str),
     List,
 }
@@ -159,6 +298,7 @@ enum Out {
 pub struct Prepared {
     pre: bindings::PluginPre<PluginState>,
     policy: Arc<crate::caps::grants::GraphPolicy>,
+    store_granted: bool,
 }
 
 pub struct Runtime {
@@ -167,6 +307,7 @@ pub struct Runtime {
     cache_dir: PathBuf,
     limits: CallLimits,
     upstream: Option<Arc<Upstream>>,
+    db: Option<Database>,
 }
 
 impl Runtime {
@@ -174,6 +315,7 @@ impl Runtime {
         cache_dir: PathBuf,
         limits: CallLimits,
         upstream: Option<Arc<Upstream>>,
+        db: Option<Database>,
     ) -> wasmtime::Result<Runtime> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
@@ -199,6 +341,7 @@ impl Runtime {
             cache_dir,
             limits,
             upstream,
+            db,
         })
     }
 
@@ -209,6 +352,7 @@ impl Runtime {
         Ok(Prepared {
             pre: bindings::PluginPre::new(pre)?,
             policy: Arc::new(policy.graph),
+            store_granted: policy.store,
         })
     }
 
@@ -259,6 +403,10 @@ impl Runtime {
                 hit: false,
             },
             gate,
+            store: StoreAccess {
+                db: self.db.clone(),
+                granted: prepared.store_granted,
+            },
             call,
         };
         let mut store = Store::new(&self.engine, state);
@@ -295,6 +443,10 @@ impl Runtime {
                 Op::Describe => Ok(Out::Info(tools.call_describe(&mut store).await?)),
                 Op::Call { tool, args } => tools
                     .call_call(&mut store, tool, args)
+                    .await?
+                    .map(Out::Text),
+                Op::Plan { tool, args } => tools
+                    .call_plan(&mut store, tool, args)
                     .await?
                     .map(Out::Text),
                 Op::Read(uri) => tools
@@ -369,6 +521,28 @@ impl Runtime {
         {
             Out::Text(t) => Ok(t),
             _ => unreachable!("call returns text"),
+        }
+    }
+
+    /// The plugin's description of what a call would do ("" when it has none).
+    pub async fn plan(
+        &self,
+        prepared: &Prepared,
+        call: Arc<CallCtx>,
+        args: &str,
+    ) -> Result<String, CodedError> {
+        let tool = call.tool.clone();
+        match self
+            .run(
+                prepared,
+                call,
+                &format!("planning `{tool}`"),
+                Op::Plan { tool: &tool, args },
+            )
+            .await?
+        {
+            Out::Text(t) => Ok(t),
+            _ => unreachable!("plan returns text"),
         }
     }
 

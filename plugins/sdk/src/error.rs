@@ -172,3 +172,14 @@ impl From<ToolError> for crate::bindings::m365::plugin::types::ToolError {
         }
     }
 }
+
+impl From<crate::bindings::m365::plugin::types::ToolError> for ToolError {
+    fn from(e: crate::bindings::m365::plugin::types::ToolError) -> Self {
+        ToolError {
+            code: e.code,
+            message: e.message,
+            retry_after: e.retry_after,
+            details: e.details.and_then(|d| serde_json::from_str(&d).ok()),
+        }
+    }
+}

@@ -17,6 +17,8 @@
 //! - [`host`]: progress, logging, clock and sleep from the host.
 //! - [`graph::Graph`]: a blocking Microsoft Graph client over `wasi:http`
 //!   (the host adds the token; a plugin never sets `Authorization`).
+//! - [`store`]: the plugin's own documents and logs in the host's encrypted
+//!   database (needs the `store` grant).
 //! - [`http`]: the raw `wasi:http` request used underneath (no conveniences).
 //! - [`text`]: OData literal escaping, path-segment and query encoding,
 //!   e-mail address validation.
@@ -40,6 +42,7 @@ pub mod graph;
 pub mod host;
 pub mod http;
 pub mod plugin;
+pub mod store;
 pub mod text;
 pub mod tool;
 

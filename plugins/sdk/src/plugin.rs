@@ -78,6 +78,19 @@ pub trait Plugin: 'static {
 
 /// Runs tool `name` of plugin `P` with JSON `arguments`.
 pub fn dispatch<P: Plugin>(name: &str, arguments: &str) -> Result<Value, ToolError> {
+    with_tool::<P, _>(name, arguments, |tool, args| tool.invoke(args))
+}
+
+/// The plan of tool `name` of plugin `P` for JSON `arguments`.
+pub fn plan<P: Plugin>(name: &str, arguments: &str) -> Result<String, ToolError> {
+    with_tool::<P, _>(name, arguments, |tool, args| tool.plan_for(args))
+}
+
+fn with_tool<P: Plugin, T>(
+    name: &str,
+    arguments: &str,
+    run: impl FnOnce(&Tool, Value) -> Result<T, ToolError>,
+) -> Result<T, ToolError> {
     let tools = P::tools();
     let Some(tool) = tools.iter().find(|t| t.name() == name) else {
         return Err(ToolError::plugin(format!(
@@ -105,7 +118,7 @@ pub fn dispatch<P: Plugin>(name: &str, arguments: &str) -> Result<Value, ToolErr
             ));
         }
     };
-    tool.invoke(args)
+    run(tool, args)
 }
 
 /// The plugin's description for the host.
@@ -127,6 +140,7 @@ pub fn describe<P: Plugin>() -> wit::PluginInfo {
                     open_world: a.open_world,
                 },
                 secret_fields: t.secret_fields().iter().map(|s| s.to_string()).collect(),
+                bulk_argument: t.bulk_argument().map(str::to_string),
             }
         })
         .collect();
@@ -160,6 +174,10 @@ impl<P: Plugin> Guest for Exports<P> {
         dispatch::<P>(&tool, &arguments)
             .map(|v| v.to_string())
             .map_err(Into::into)
+    }
+
+    fn plan(tool: String, arguments: String) -> Result<String, wit::ToolError> {
+        plan::<P>(&tool, &arguments).map_err(Into::into)
     }
 
     fn read_resource(uri: String) -> Result<wit::ResourceContents, wit::ToolError> {

@@ -57,7 +57,9 @@ pub struct Tool {
     output_schema: Option<fn() -> Value>,
     annotations: Annotations,
     secret_fields: Vec<&'static str>,
+    bulk_argument: Option<&'static str>,
     handler: Handler,
+    planner: Option<Handler>,
 }
 
 impl std::fmt::Debug for Tool {
@@ -89,6 +91,8 @@ impl Tool {
             output_schema: None,
             annotations: Annotations::default(),
             secret_fields: Vec::new(),
+            bulk_argument: None,
+            planner: None,
             handler: Box::new(move |args, secrets| {
                 let parsed: A = parse_args(args, secrets)?;
                 let out = handler(parsed)?;
@@ -120,6 +124,27 @@ impl Tool {
         self
     }
 
+    /// Names the array argument whose length makes a call bulk: over the
+    /// host's threshold, the call needs the administrator's confirmation.
+    pub fn bulk(mut self, array_argument: &'static str) -> Self {
+        self.bulk_argument = Some(array_argument);
+        self
+    }
+
+    /// Describes what a call would do, for the confirmation the host asks
+    /// before a destructive or bulk call. It gets the same arguments as the
+    /// handler, may read but must not change anything.
+    pub fn plan<A>(mut self, planner: fn(A) -> Result<String, ToolError>) -> Self
+    where
+        A: DeserializeOwned + 'static,
+    {
+        self.planner = Some(Box::new(move |args, secrets| {
+            let parsed: A = parse_args(args, secrets)?;
+            planner(parsed).map(Value::String)
+        }));
+        self
+    }
+
     /// Declares the structured result's schema (`R`'s JSON Schema).
     pub fn output<R: JsonSchema>(mut self) -> Self {
         self.output_schema = Some(schema_for::<R>);
@@ -138,6 +163,9 @@ impl Tool {
     pub fn secret_fields(&self) -> &[&'static str] {
         &self.secret_fields
     }
+    pub fn bulk_argument(&self) -> Option<&'static str> {
+        self.bulk_argument
+    }
     /// The input schema as JSON.
     pub fn input_schema(&self) -> Value {
         (self.input_schema)()
@@ -153,6 +181,16 @@ impl Tool {
     /// Deserializes `args` into the tool's type and runs the handler.
     pub fn invoke(&self, args: Value) -> Result<Value, ToolError> {
         (self.handler)(args, &self.secret_fields)
+    }
+
+    /// The plan for `args`; empty when the tool declares no planner.
+    pub fn plan_for(&self, args: Value) -> Result<String, ToolError> {
+        match &self.planner {
+            Some(p) => {
+                p(args, &self.secret_fields).map(|v| v.as_str().unwrap_or_default().to_string())
+            }
+            None => Ok(String::new()),
+        }
     }
 }
 

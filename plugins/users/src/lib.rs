@@ -1,7 +1,9 @@
 //! The users plugin: create_user, configure_mailbox, get_user, list_users,
+//! delete_user,
 //! and the `m365://users/{userEmail}` resource.
 
 mod create;
+mod delete;
 mod licenses;
 mod mailbox;
 mod password;
@@ -55,6 +57,15 @@ impl Plugin for UsersPlugin {
             )
             .title("List users")
             .annotations(Annotations::query()),
+            Tool::new(
+                "delete_user",
+                "Delete a user (restorable for 30 days from Deleted users). Destructive: the \
+                 administrator confirms a plan first.",
+                delete::delete_user,
+            )
+            .title("Delete user")
+            .annotations(Annotations::default().destructive().idempotent())
+            .plan(delete::plan_delete_user),
         ]
     }
 

@@ -1,8 +1,10 @@
 //! A test plugin for the host's gate and sandbox tests: raw HTTP, runaway
-//! loops, memory and stack exhaustion, a panic, an echo and a progress flood.
+//! loops, memory and stack exhaustion, a panic, an echo, a progress flood,
+//! raw access to its store, a bulk tool and a destructive one.
 //! Never ship it.
 
 use m365_plugin_sdk::http::{self, Request};
+use m365_plugin_sdk::store::raw as store;
 use m365_plugin_sdk::{Annotations, Plugin, Tool, ToolError};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -128,6 +130,68 @@ fn stack(_: Empty) -> Result<Value, ToolError> {
     Ok(json!({ "depth": recurse(0) }))
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoreArgs {
+    /// Document key (or log name for store_append / store_read_log).
+    pub key: String,
+    /// Value to write (store_put) or entry to append (store_append).
+    pub value: Option<String>,
+    /// Expected version for store_put / store_delete (0: must not exist).
+    pub expected: Option<u64>,
+    /// store_list: keys after this one; store_read_log: entries after this seq.
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkArgs {
+    /// Items to echo; a long list makes the call bulk.
+    pub items: Vec<String>,
+}
+
+fn doc_json(d: store::Document) -> Value {
+    json!({"key": d.key, "value": d.value, "version": d.version, "updatedAt": d.updated_at, "deleted": d.deleted})
+}
+
+fn store_tool(op: &str, a: StoreArgs) -> Result<Value, ToolError> {
+    let limit = a.limit.unwrap_or(100);
+    let value = a.value.unwrap_or_default();
+    Ok(match op {
+        "get" => json!({"document": store::get(&a.key)?.map(doc_json)}),
+        "put" => json!({"version": store::put(&a.key, &value, a.expected)?}),
+        "delete" => json!({"deleted": store::delete(&a.key, a.expected)?}),
+        "list" => {
+            json!({"documents": store::list(&a.key, a.after.as_deref(), limit)?.into_iter().map(doc_json).collect::<Vec<_>>()})
+        }
+        "history" => {
+            json!({"documents": store::history(&a.key, limit)?.into_iter().map(doc_json).collect::<Vec<_>>()})
+        }
+        "append" => json!({"seq": store::append(&a.key, &value)?}),
+        _ => {
+            let after = a.after.and_then(|s| s.parse().ok());
+            let entries = store::read_log(&a.key, after, limit)?;
+            json!({"entries": entries.into_iter().map(|e| json!({"seq": e.seq, "entry": e.entry, "at": e.at})).collect::<Vec<_>>()})
+        }
+    })
+}
+
+fn bulk_echo(args: BulkArgs) -> Result<Value, ToolError> {
+    Ok(json!({ "count": args.items.len() }))
+}
+
+fn wipe(args: EchoArgs) -> Result<Value, ToolError> {
+    Ok(json!({ "wiped": args.value }))
+}
+
+fn plan_wipe(args: EchoArgs) -> Result<String, ToolError> {
+    Ok(format!(
+        "Wipe {} (nothing is really wiped: test fixture).",
+        args.value
+    ))
+}
+
 fn progress_flood(args: FloodArgs) -> Result<Value, ToolError> {
     for i in 0..args.n {
         m365_plugin_sdk::host::progress(u64::from(i) + 1, u64::from(args.n), "flood");
@@ -159,6 +223,33 @@ impl Plugin for Probe {
                 progress_flood,
             )
             .annotations(ro.idempotent()),
+            Tool::new("store_get", "Read a document of this plugin.", |a| {
+                store_tool("get", a)
+            })
+            .annotations(ro),
+            Tool::new("store_put", "Write a document.", |a| store_tool("put", a)),
+            Tool::new("store_delete", "Delete a document.", |a| {
+                store_tool("delete", a)
+            }),
+            Tool::new("store_list", "List documents by key prefix.", |a| {
+                store_tool("list", a)
+            })
+            .annotations(ro),
+            Tool::new("store_history", "Earlier versions of a key.", |a| {
+                store_tool("history", a)
+            })
+            .annotations(ro),
+            Tool::new("store_append", "Append to a log.", |a| {
+                store_tool("append", a)
+            }),
+            Tool::new("store_read_log", "Read a log.", |a| {
+                store_tool("read_log", a)
+            })
+            .annotations(ro),
+            Tool::new("bulk_echo", "Count the items given.", bulk_echo).bulk("items"),
+            Tool::new("wipe", "A destructive tool that changes nothing.", wipe)
+                .annotations(Annotations::default().destructive())
+                .plan(plan_wipe),
         ]
     }
 }
