@@ -8,7 +8,7 @@ use crate::caps::call::{CallCtx, Progress};
 use crate::caps::ratelimit::RateLimiter;
 use crate::caps::upstream::{Upstream, UpstreamRequest};
 use crate::config::{Config, Credentials};
-use crate::confirm::{self, Answer, Elicitor};
+use crate::confirm::{self, Elicitor};
 use crate::errors::{CodedError, ErrorCode};
 use crate::plugins::registry::Registry;
 use crate::plugins::runtime::{Resource, Runtime, deadline};
@@ -113,6 +113,13 @@ impl App {
             config.limits,
             upstream.clone(),
             db.clone(),
+            (
+                config.sandbox,
+                tenant
+                    .as_ref()
+                    .map(|t| t.tenant_id.clone())
+                    .unwrap_or_default(),
+            ),
         )
         .map_err(|e| {
             CodedError::new(
@@ -161,7 +168,7 @@ impl App {
         name: &str,
         args: Value,
         progress: Option<mpsc::UnboundedSender<Progress>>,
-        elicit: Option<&Elicitor>,
+        elicit: Option<Elicitor>,
     ) -> Result<Value, CodedError> {
         let started = std::time::Instant::now();
         let call_id = uuid::Uuid::new_v4().to_string();
@@ -201,7 +208,7 @@ impl App {
         name: &str,
         mut args: Value,
         progress: Option<mpsc::UnboundedSender<Progress>>,
-        elicit: Option<&Elicitor>,
+        elicit: Option<Elicitor>,
     ) -> Ran {
         let token = confirm::take_token(&mut args);
         let mut ran = Ran {
@@ -231,40 +238,45 @@ impl App {
             return ran;
         }
         let plugin = &self.registry.plugins[&entry.plugin];
+        let approval = match (&self.db, self.config.enable_confirmation) {
+            (Some(db), true) => Some(Arc::new(confirm::Approval::new(
+                db.clone(),
+                name,
+                args.clone(),
+                token,
+                elicit,
+                self.config.confirm_ttl,
+            ))),
+            _ => None,
+        };
         let why = confirm::reason(
             entry.tool.annotations.destructive,
             entry.tool.bulk_argument.as_deref(),
             &args,
             self.config.bulk_threshold,
-        )
-        .filter(|_| self.config.enable_confirmation);
-        if let Some(why) = why {
-            match self
-                .confirm(
-                    name,
-                    plugin,
-                    &args,
-                    &ran.arguments,
-                    token.as_deref(),
-                    &why,
-                    elicit,
-                )
-                .await
-            {
-                Ok(()) => {}
-                Err((e, outcome)) => {
+        );
+        if let (Some(why), Some(approval)) = (why, &approval) {
+            let plan = match self.plan(name, plugin, &args, &ran.arguments).await {
+                Ok(p) => p,
+                Err(e) => {
                     ran.result = Err(e);
-                    ran.outcome = outcome;
                     return ran;
                 }
+            };
+            if let Err((e, outcome)) = approval.obtain(&plan, &why).await {
+                ran.result = Err(e);
+                ran.outcome = outcome;
+                return ran;
             }
         }
-        let call = Arc::new(CallCtx::new(
+        let mut call = CallCtx::new(
             &plugin.name,
             name,
             deadline(self.runtime.limits().timeout),
             progress,
-        ));
+        );
+        call.approval = approval;
+        let call = Arc::new(call);
         let outcome = self
             .runtime
             .call(&plugin.prepared, call.clone(), &args.to_string())
@@ -274,38 +286,24 @@ impl App {
                 CodedError::new(ErrorCode::Plugin001, format!("Plugin `{}` returned a result that is not JSON ({e}); report this to its author.", plugin.name))
             })
         });
-        ran.outcome = if ran.result.is_ok() { "ok" } else { "error" };
+        ran.outcome = match &ran.result {
+            Ok(_) => "ok",
+            // The plugin asked for approval (host.confirm) and did not get it yet.
+            Err(e) if e.code == ErrorCode::Confirm001 => "confirmation-required",
+            Err(_) => "error",
+        };
         ran.requests = call.requests();
         ran
     }
 
-    /// Gets the administrator's approval for a call that needs it: a valid
-    /// token, or an answer in the client. Otherwise issues a token and
-    /// returns CONFIRM_001 with the plan. The error's second part is the
-    /// audit outcome.
-    #[allow(clippy::too_many_arguments)]
-    async fn confirm(
+    /// The plugin's plan for a call that needs approval, or the host's own.
+    async fn plan(
         &self,
         tool: &str,
         plugin: &crate::plugins::registry::LoadedPlugin,
         args: &Value,
         redacted: &Value,
-        token: Option<&str>,
-        why: &str,
-        elicit: Option<&Elicitor>,
-    ) -> Result<(), (CodedError, &'static str)> {
-        let db = self.db.as_ref().ok_or_else(|| {
-            (
-                CodedError::new(
-                    ErrorCode::Store001,
-                    "Confirmation needs the database, which is not open in this mode.",
-                ),
-                "error",
-            )
-        })?;
-        if let Some(token) = token {
-            return confirm::redeem(db, tool, args, token).map_err(|e| (e, "refused"));
-        }
+    ) -> Result<String, CodedError> {
         let call = Arc::new(CallCtx::new(
             &plugin.name,
             tool,
@@ -315,34 +313,12 @@ impl App {
         let plan = self
             .runtime
             .plan(&plugin.prepared, call, &args.to_string())
-            .await
-            .map_err(|e| (e, "error"))?;
-        let plan = if plan.trim().is_empty() {
+            .await?;
+        Ok(if plan.trim().is_empty() {
             confirm::generic_plan(tool, &plugin.name, redacted)
         } else {
             crate::secret::redact(plan.trim())
-        };
-        if let Some(ask) = elicit {
-            let question = format!("Approve `{tool}`? {plan}");
-            match ask(question).await {
-                Some(Answer::Accepted) => return Ok(()),
-                Some(Answer::Declined) => {
-                    return Err((
-                        CodedError::new(
-                            ErrorCode::Confirm001,
-                            format!(
-                                "The administrator declined `{tool}`; nothing was done. Plan that was declined: {plan}"
-                            ),
-                        ),
-                        "declined",
-                    ));
-                }
-                None => {}
-            }
-        }
-        let e = confirm::issue(db, tool, args, &plan, why, self.config.confirm_ttl)
-            .map_err(|e| (e, "error"))?;
-        Err((e, "confirmation-required"))
+        })
     }
 
     pub async fn list_resources(&self) -> Vec<Resource> {

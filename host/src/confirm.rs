@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// The argument that carries a token; the host takes it out before the
 /// arguments are validated, audited or given to the plugin.
@@ -30,7 +32,81 @@ pub enum Answer {
 /// client could not ask (no elicitation support, or it failed), so the token
 /// flow applies.
 pub type Elicitor =
-    Box<dyn Fn(String) -> Pin<Box<dyn Future<Output = Option<Answer>> + Send>> + Send + Sync>;
+    Arc<dyn Fn(String) -> Pin<Box<dyn Future<Output = Option<Answer>> + Send>> + Send + Sync>;
+
+/// One call's way to the administrator's approval, asked for by the host
+/// (destructive or bulk tools) or by the plugin (`host.confirm`). Once given,
+/// it holds for the rest of the call.
+pub struct Approval {
+    pub db: Database,
+    pub tool: String,
+    /// The call's arguments without the token: what a token is bound to.
+    pub args: Value,
+    pub token: Mutex<Option<String>>,
+    pub elicit: Option<Elicitor>,
+    pub ttl: std::time::Duration,
+    approved: AtomicBool,
+}
+
+impl Approval {
+    pub fn new(
+        db: Database,
+        tool: &str,
+        args: Value,
+        token: Option<String>,
+        elicit: Option<Elicitor>,
+        ttl: std::time::Duration,
+    ) -> Approval {
+        Approval {
+            db,
+            tool: tool.into(),
+            args,
+            token: Mutex::new(token),
+            elicit,
+            ttl,
+            approved: AtomicBool::new(false),
+        }
+    }
+
+    /// Ok once approved; otherwise the CONFIRM_001 error and the audit
+    /// outcome ("confirmation-required", "declined" or "refused").
+    pub async fn obtain(&self, plan: &str, why: &str) -> Result<(), (CodedError, &'static str)> {
+        if self.approved.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let token = self.token.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(token) = token {
+            redeem(&self.db, &self.tool, &self.args, &token).map_err(|e| (e, "refused"))?;
+            self.approved.store(true, Ordering::SeqCst);
+            return Ok(());
+        }
+        if let Some(ask) = &self.elicit {
+            let question = format!("Approve `{}`? {plan}", self.tool);
+            match ask(question).await {
+                Some(Answer::Accepted) => {
+                    self.approved.store(true, Ordering::SeqCst);
+                    return Ok(());
+                }
+                Some(Answer::Declined) => {
+                    return Err((
+                        CodedError::new(
+                            ErrorCode::Confirm001,
+                            format!(
+                                "The administrator declined `{}`; nothing was done. Plan that was declined: {plan}",
+                                self.tool
+                            ),
+                        ),
+                        "declined",
+                    ));
+                }
+                None => {}
+            }
+        }
+        let e = issue(&self.db, &self.tool, &self.args, plan, why, self.ttl)
+            .map_err(|e| (e, "error"))?;
+        Err((e, "confirmation-required"))
+    }
+}
 
 /// Why a call needs confirmation, or `None`.
 pub fn reason(

@@ -87,7 +87,7 @@ fn elicitor(peer: &rmcp::Peer<RoleServer>) -> Option<crate::confirm::Elicitor> {
         return None;
     }
     let peer = peer.clone();
-    Some(Box::new(move |message: String| {
+    Some(std::sync::Arc::new(move |message: String| {
         let peer = peer.clone();
         Box::pin(async move {
             let schema = ElicitationSchema::builder()
@@ -176,7 +176,7 @@ impl ServerHandler for Server {
         let progress = forward.is_some().then_some(tx);
         let elicit = elicitor(&context.peer);
         let outcome = tokio::select! {
-            r = self.app.call_tool(&request.name, args, progress, elicit.as_ref()) => Some(r),
+            r = self.app.call_tool(&request.name, args, progress, elicit) => Some(r),
             _ = context.ct.cancelled() => None,
         };
         if let Some(f) = forward {

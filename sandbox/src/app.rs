@@ -33,6 +33,8 @@ pub(crate) struct App {
     pub store: Store,
     pub faults: Faults,
     pub requests: Mutex<Vec<RequestRecord>>,
+    /// Messages accepted by sendMail, oldest first (`/_sandbox/outbox`).
+    pub outbox: Mutex<Vec<serde_json::Value>>,
     /// Key for the HS256 signature of issued access tokens; new per process.
     pub token_key: [u8; 32],
 }
@@ -59,6 +61,7 @@ impl App {
             store,
             faults: Faults::default(),
             requests: Mutex::new(Vec::new()),
+            outbox: Mutex::new(Vec::new()),
             token_key,
         }
     }

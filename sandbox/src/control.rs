@@ -33,6 +33,8 @@ struct TuningPatch {
     mailbox_provisioning_delay_ms: Option<u64>,
     token_lifetime_secs: Option<u64>,
     latency_ms: Option<u64>,
+    team_replication_misses: Option<u32>,
+    team_provisioning_polls: Option<u32>,
 }
 
 pub(crate) fn handle(app: &App, method: &Method, segs: &[String], body: &[u8]) -> Reply {
@@ -81,11 +83,24 @@ pub(crate) fn handle(app: &App, method: &Method, segs: &[String], body: &[u8]) -
                 if let Some(ms) = p.latency_ms {
                     t.latency = Duration::from_millis(ms);
                 }
+                if let Some(n) = p.team_replication_misses {
+                    t.team_replication_misses = n;
+                }
+                if let Some(n) = p.team_provisioning_polls {
+                    t.team_provisioning_polls = n;
+                }
             }
             tuning_reply(app)
         }),
         (Method::GET, ["state"]) => Ok(state_reply(app)),
-        (_, ["requests" | "faults" | "tuning" | "state"] | ["skus", _]) => {
+        (Method::GET, ["outbox"]) => Ok(Reply::ok(Value::Array(
+            app.outbox.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        ))),
+        (Method::DELETE, ["outbox"]) => {
+            app.outbox.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            Ok(Reply::no_content())
+        }
+        (_, ["requests" | "faults" | "tuning" | "state" | "outbox"] | ["skus", _]) => {
             Err(error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"))
         }
         _ => Err(error(StatusCode::NOT_FOUND, "no such control endpoint")),
@@ -120,10 +135,13 @@ fn tuning_reply(app: &App) -> Reply {
         "mailboxProvisioningDelayMs": u64::try_from(t.mailbox_provisioning_delay.as_millis()).unwrap_or(u64::MAX),
         "tokenLifetimeSecs": t.token_lifetime.as_secs(),
         "latencyMs": u64::try_from(t.latency.as_millis()).unwrap_or(u64::MAX),
+        "teamReplicationMisses": t.team_replication_misses,
+        "teamProvisioningPolls": t.team_provisioning_polls,
     }))
 }
 
-/// The persisted tenant, plus each user's mailbox state and each SKU's consumed seats.
+/// The persisted tenant (groups and deleted groups included), plus each user's mailbox state,
+/// each SKU's consumed seats and a summary of the teams with their channels.
 fn state_reply(app: &App) -> Reply {
     let now = time::OffsetDateTime::now_utc();
     app.store.read(|t| {
@@ -143,6 +161,7 @@ fn state_reply(app: &App) -> Reply {
                 json["consumedUnits"] = json!(t.consumed(&s.sku_id));
             }
         }
+        v["teams"] = crate::graph::groups::teams_view(t);
         v["now"] = json!(rfc3339(now));
         Reply::ok(v)
     })

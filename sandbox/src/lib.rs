@@ -90,7 +90,8 @@ impl fmt::Debug for AppRegistration {
 
 impl AppRegistration {
     /// The application permissions the spec asks an admin to consent to (§4.1), plus
-    /// `Exchange.ManageAsApp` for the Exchange admin API.
+    /// `Exchange.ManageAsApp` for the Exchange admin API and the Teams and group-membership
+    /// permissions (`TeamMember.ReadWrite.All`, `Channel.Create`, …) the teams plugin needs.
     pub fn default_roles() -> Vec<String> {
         [
             "User.ReadWrite.All",
@@ -102,6 +103,11 @@ impl AppRegistration {
             "Group.ReadWrite.All",
             "Team.Create",
             "TeamSettings.ReadWrite.All",
+            "TeamMember.ReadWrite.All",
+            "Channel.Create",
+            "ChannelSettings.ReadWrite.All",
+            "Channel.Delete.All",
+            "GroupMember.ReadWrite.All",
             "Sites.ReadWrite.All",
             "Directory.ReadWrite.All",
             "AuditLog.Read.All",
@@ -122,6 +128,12 @@ pub struct Tuning {
     pub token_lifetime: Duration,
     /// Latency added to every Graph response (default 0).
     pub latency: Duration,
+    /// How many `POST /teams` (or `PUT /groups/{id}/team`) calls for a group created less than
+    /// 15 minutes ago answer 404 before the group has "replicated" to Teams (default 0).
+    pub team_replication_misses: u32,
+    /// How many polls of a `teamsAsyncOperation` report `inProgress` before it succeeds
+    /// (default 1).
+    pub team_provisioning_polls: u32,
 }
 
 impl Default for Tuning {
@@ -130,13 +142,17 @@ impl Default for Tuning {
             mailbox_provisioning_delay: Duration::from_secs(3),
             token_lifetime: Duration::from_secs(3599),
             latency: Duration::ZERO,
+            team_replication_misses: 0,
+            team_provisioning_polls: 1,
         }
     }
 }
 
 impl Tuning {
     /// The defaults, overridden by `M365_SANDBOX_MAILBOX_DELAY_MS`,
-    /// `M365_SANDBOX_TOKEN_LIFETIME_SECS` and `M365_SANDBOX_LATENCY_MS` where set and numeric.
+    /// `M365_SANDBOX_TOKEN_LIFETIME_SECS`, `M365_SANDBOX_LATENCY_MS`,
+    /// `M365_SANDBOX_TEAM_REPLICATION_MISSES` and `M365_SANDBOX_TEAM_PROVISIONING_POLLS` where
+    /// set and numeric.
     pub fn from_env() -> Self {
         let num = |name: &str| {
             std::env::var(name)
@@ -152,6 +168,13 @@ impl Tuning {
         }
         if let Some(ms) = num("M365_SANDBOX_LATENCY_MS") {
             t.latency = Duration::from_millis(ms);
+        }
+        let count = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        if let Some(n) = num("M365_SANDBOX_TEAM_REPLICATION_MISSES") {
+            t.team_replication_misses = count(n);
+        }
+        if let Some(n) = num("M365_SANDBOX_TEAM_PROVISIONING_POLLS") {
+            t.team_provisioning_polls = count(n);
         }
         t
     }

@@ -28,6 +28,12 @@ pub(crate) struct Tenant {
     pub domains: Vec<Domain>,
     pub skus: Vec<Sku>,
     pub users: Vec<User>,
+    /// Groups (with their teams), newest last.
+    #[serde(default)]
+    pub groups: Vec<crate::graph::groups::Group>,
+    /// Soft-deleted Microsoft 365 groups (`directory/deletedItems`), restorable.
+    #[serde(default)]
+    pub deleted_groups: Vec<crate::graph::groups::Group>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -226,6 +232,8 @@ impl Tenant {
             ],
             skus,
             users: vec![admin],
+            groups: Vec::new(),
+            deleted_groups: Vec::new(),
         }
     }
 

@@ -4,10 +4,11 @@
 //! the sandbox writes into the data directory.
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientConfig, ElicitRequestParams, ElicitResult,
-    ElicitationAction, ElicitationCapability, ReadResourceRequestParams,
+    CallToolRequest, CallToolRequestParams, CallToolResult, ClientConfig, ClientRequest,
+    ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationCapability,
+    ProgressNotificationParam, ReadResourceRequestParams, ServerResult,
 };
-use rmcp::service::{RequestContext, RunningService};
+use rmcp::service::{NotificationContext, PeerRequestOptions, RequestContext, RunningService};
 use rmcp::transport::TokioChildProcess;
 use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
 use serde_json::{Value, json};
@@ -73,6 +74,8 @@ impl Options {
 pub struct TestClient {
     answer: Option<bool>,
     pub asked: Arc<Mutex<Vec<String>>>,
+    /// Every progress notification received, in arrival order.
+    pub progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
 }
 
 impl ClientHandler for TestClient {
@@ -100,6 +103,14 @@ impl ClientHandler for TestClient {
             }
             _ => ElicitResult::new(ElicitationAction::Decline),
         })
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.progress.lock().unwrap().push(params);
     }
 }
 
@@ -184,6 +195,7 @@ impl Server {
         let handler = TestClient {
             answer: opts.elicit,
             asked: Arc::default(),
+            ..TestClient::default()
         };
         let asked = handler.asked.clone();
         let client = handler.serve(transport).await.expect("MCP initialize");
@@ -232,6 +244,54 @@ impl Server {
         let text = text_of(&result);
         self.record(&text);
         result
+    }
+
+    /// Calls a tool asking for progress; the result and the progress
+    /// notifications of this call, in the order they arrived.
+    pub async fn call_with_progress(
+        &self,
+        tool: &str,
+        args: Value,
+    ) -> (CallToolResult, Vec<ProgressNotificationParam>) {
+        let Value::Object(map) = args else {
+            panic!("arguments must be an object")
+        };
+        let params = CallToolRequestParams::new(tool.to_string()).with_arguments(map);
+        // The client gives every request a progress token of its own.
+        let handle = self
+            .client
+            .send_cancellable_request(
+                ClientRequest::CallToolRequest(CallToolRequest::new(params)),
+                PeerRequestOptions::no_options(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{tool}: protocol error {e}"));
+        let token = handle.progress_token.clone();
+        let result = match handle.await_response().await {
+            Ok(ServerResult::CallToolResult(r)) => r,
+            other => panic!("{tool}: unexpected response {other:?}"),
+        };
+        self.record(&text_of(&result));
+        // Notifications sent before the result may still be in the client's queue.
+        let seen = self.client.service().progress.clone();
+        let mine = || -> Vec<ProgressNotificationParam> {
+            seen.lock()
+                .unwrap()
+                .iter()
+                .filter(|p| p.progress_token == token)
+                .cloned()
+                .collect()
+        };
+        let mut last = usize::MAX;
+        for _ in 0..20 {
+            let n = mine().len();
+            if n == last {
+                break;
+            }
+            last = n;
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        (result, mine())
     }
 
     /// Calls a tool that must succeed; its structured result.
@@ -435,5 +495,14 @@ impl Sandbox {
 
     pub async fn state(&self) -> Value {
         self.get("/_sandbox/state").await
+    }
+
+    /// Messages the tenant accepted through sendMail, oldest first.
+    pub async fn outbox(&self) -> Vec<Value> {
+        self.get("/_sandbox/outbox")
+            .await
+            .as_array()
+            .unwrap()
+            .clone()
     }
 }

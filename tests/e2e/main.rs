@@ -10,4 +10,5 @@ mod retry;
 mod secrets;
 mod startup;
 mod store;
+mod templates;
 mod users;

@@ -40,6 +40,9 @@ pub struct CallCtx {
     pub plugin: String,
     pub tool: String,
     pub deadline: Instant,
+    /// How this call gets the administrator's approval (none: confirmation
+    /// is off, or there is no database in this mode).
+    pub approval: Option<std::sync::Arc<crate::confirm::Approval>>,
     progress: Option<mpsc::UnboundedSender<Progress>>,
     findings: Mutex<Findings>,
 }
@@ -59,6 +62,7 @@ impl CallCtx {
             plugin: plugin.into(),
             tool: tool.into(),
             deadline,
+            approval: None,
             progress,
             findings: Mutex::new(Findings::default()),
         }

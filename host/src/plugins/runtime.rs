@@ -29,7 +29,7 @@ pub mod bindings {
 }
 
 use crate::store::Database;
-use bindings::m365::plugin::host::LogLevel;
+use bindings::m365::plugin::host::{LogLevel, TenantInfo};
 use bindings::m365::plugin::store::{Document as WitDocument, LogEntry as WitLogEntry};
 pub use bindings::m365::plugin::types::{PluginInfo, Resource, ResourceContents, ToolError};
 
@@ -75,6 +75,7 @@ pub struct PluginState {
     memory: MemoryLimit,
     gate: Gate,
     store: StoreAccess,
+    environment: TenantInfo,
     call: Arc<CallCtx>,
 }
 
@@ -263,11 +264,36 @@ impl bindings::m365::plugin::host::Host for PluginState {
         Ok(())
     }
 
+    async fn tenant(&mut self) -> wasmtime::Result<TenantInfo> {
+        Ok(self.environment.clone())
+    }
+
     async fn now(&mut self) -> wasmtime::Result<u64> {
         Ok(std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0))
+    }
+
+    async fn confirm(&mut self, plan: String) -> wasmtime::Result<Result<(), ToolError>> {
+        let Some(approval) = self.call.approval.clone() else {
+            // Confirmation is turned off (ENABLE_OPERATION_CONFIRMATION=false).
+            return Ok(Ok(()));
+        };
+        let plan: String = crate::secret::redact(plan.trim())
+            .chars()
+            .take(4000)
+            .collect();
+        match approval
+            .obtain(&plan, "the plugin asks for it for these arguments")
+            .await
+        {
+            Ok(()) => Ok(Ok(())),
+            Err((e, _)) => {
+                self.call.host_error(e.clone());
+                Ok(Err(to_tool_error(e)))
+            }
+        }
     }
 
     async fn sleep(&mut self, ms: u32) -> wasmtime::Result<()> {
@@ -308,14 +334,17 @@ pub struct Runtime {
     limits: CallLimits,
     upstream: Option<Arc<Upstream>>,
     db: Option<Database>,
+    environment: TenantInfo,
 }
 
 impl Runtime {
+    /// `tenant`: (is it the sandbox, tenant id), as plugins are told.
     pub fn new(
         cache_dir: PathBuf,
         limits: CallLimits,
         upstream: Option<Arc<Upstream>>,
         db: Option<Database>,
+        tenant: (bool, String),
     ) -> wasmtime::Result<Runtime> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
@@ -342,6 +371,10 @@ impl Runtime {
             limits,
             upstream,
             db,
+            environment: TenantInfo {
+                sandbox: tenant.0,
+                tenant_id: tenant.1,
+            },
         })
     }
 
@@ -407,6 +440,7 @@ impl Runtime {
                 db: self.db.clone(),
                 granted: prepared.store_granted,
             },
+            environment: self.environment.clone(),
             call,
         };
         let mut store = Store::new(&self.engine, state);

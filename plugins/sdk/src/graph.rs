@@ -202,6 +202,9 @@ pub struct GraphRequest {
     pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<Value>,
+    /// A body that is not JSON, with its content type (e.g. base64 MIME for
+    /// sendMail, sent as `text/plain`).
+    pub raw_body: Option<(String, Vec<u8>)>,
 }
 
 impl GraphRequest {
@@ -218,6 +221,7 @@ impl GraphRequest {
             query,
             headers: Vec::new(),
             body: None,
+            raw_body: None,
         }
     }
 
@@ -255,6 +259,12 @@ impl GraphRequest {
     /// Sets a JSON body.
     pub fn json(mut self, body: Value) -> Self {
         self.body = Some(body);
+        self
+    }
+
+    /// Sets a body that is not JSON.
+    pub fn raw(mut self, content_type: &str, bytes: Vec<u8>) -> Self {
+        self.raw_body = Some((content_type.to_string(), bytes));
         self
     }
 
@@ -380,10 +390,17 @@ impl Graph {
             ("accept".to_string(), "application/json".to_string()),
             ("client-request-id".to_string(), client_request_id.clone()),
         ];
-        let body = req.body.as_ref().map(|b| b.to_string().into_bytes());
-        if body.is_some() {
-            headers.push(("content-type".into(), "application/json".into()));
-        }
+        let body = match (&req.body, &req.raw_body) {
+            (Some(json), _) => {
+                headers.push(("content-type".into(), "application/json".into()));
+                Some(json.to_string().into_bytes())
+            }
+            (None, Some((content_type, bytes))) => {
+                headers.push(("content-type".into(), content_type.clone()));
+                Some(bytes.clone())
+            }
+            (None, None) => None,
+        };
         headers.extend(req.headers.iter().cloned());
 
         let mut path_with_query = format!("{}{}", self.base_path, req.path);

@@ -1,4 +1,5 @@
-//! What the host offers besides the network: progress, logging, clock, sleep.
+//! What the host offers besides the network: progress, logging, clock, sleep
+//! and confirmation.
 
 use crate::bindings::m365::plugin::host as imp;
 
@@ -31,6 +32,11 @@ pub fn warn(message: &str) {
     log(LogLevel::Warn, message);
 }
 
+/// The tenant this server manages (sandbox or live, and its id).
+pub fn tenant() -> imp::TenantInfo {
+    imp::tenant()
+}
+
 /// Milliseconds since the Unix epoch, from the host.
 pub fn now_ms() -> u64 {
     imp::now()
@@ -39,4 +45,11 @@ pub fn now_ms() -> u64 {
 /// Blocks for `ms` milliseconds (bounded by the call's deadline).
 pub fn sleep_ms(ms: u32) {
     imp::sleep(ms);
+}
+
+/// Asks the administrator to approve `plan` (see the WIT `host.confirm`).
+/// On `Err`, return the error from the tool unchanged and change nothing:
+/// it carries the plan and the token for the approved retry.
+pub fn confirm(plan: &str) -> Result<(), crate::ToolError> {
+    imp::confirm(plan).map_err(Into::into)
 }

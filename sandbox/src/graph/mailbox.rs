@@ -253,7 +253,7 @@ fn locale_name(locale: &str) -> String {
 }
 
 /// The index of a user whose mailbox answers now, or Exchange's 404s.
-fn ready_user(t: &Tenant, key: &str, ctx: &Ctx) -> Result<usize, GraphError> {
+pub(crate) fn ready_user(t: &Tenant, key: &str, ctx: &Ctx) -> Result<usize, GraphError> {
     let i = t.find_user(key).ok_or_else(|| {
         GraphError::new(
             StatusCode::NOT_FOUND,

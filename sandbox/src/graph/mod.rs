@@ -4,10 +4,13 @@
 //! so `$batch` runs each step through the very same [`route`].
 
 pub(crate) mod batch;
+pub(crate) mod groups;
 mod licenses;
+mod mail;
 pub(crate) mod mailbox;
 mod org;
 mod query;
+mod teams;
 mod users;
 
 use http::{HeaderMap, Method, StatusCode};
@@ -51,6 +54,7 @@ const DOMAIN_READ: &[&str] = &[
 ];
 const MAILBOX_READ: &[&str] = &["MailboxSettings.Read", "MailboxSettings.ReadWrite"];
 const MAILBOX_WRITE: &[&str] = &["MailboxSettings.ReadWrite"];
+const MAIL_SEND: &[&str] = &["Mail.Send"];
 
 /// Entry for a top-level Graph request: validates the token, then routes.
 pub(crate) fn handle(
@@ -141,6 +145,8 @@ pub(crate) fn route(
                 {"name": "organization", "kind": "EntitySet", "url": "organization"},
                 {"name": "domains", "kind": "EntitySet", "url": "domains"},
                 {"name": "subscribedSkus", "kind": "EntitySet", "url": "subscribedSkus"},
+                {"name": "groups", "kind": "EntitySet", "url": "groups"},
+                {"name": "teams", "kind": "EntitySet", "url": "teams"},
             ]
         }))),
         [r] if is(r, "me") => Err(GraphError::odata(
@@ -213,6 +219,13 @@ pub(crate) fn route(
             }
             _ => Err(method_not_allowed()),
         },
+        [r, id, action] if is(r, "users") && is(action, "sendMail") => match m {
+            Method::POST => {
+                require_mailbox(claims, MAIL_SEND)?;
+                mail::send_mail(app, ctx, id, body)
+            }
+            _ => Err(method_not_allowed()),
+        },
         [r, id, nav] if is(r, "users") && is(nav, "mailboxSettings") => match m {
             Method::GET => {
                 require_mailbox(claims, MAILBOX_READ)?;
@@ -260,6 +273,8 @@ pub(crate) fn route(
             }
         }
         [r, _, seg, ..] if is(r, "users") => Err(not_found_segment(seg)),
+        [r, ..] if groups::handles(r) => groups::route(app, ctx, claims, &m, segs, q, body),
+        [r, ..] if teams::handles(r) => teams::route(app, ctx, claims, &m, segs, q, body),
         [seg, ..] => Err(not_found_segment(seg)),
     }
 }

@@ -1,0 +1,1583 @@
+//! `groups`: Microsoft 365 (unified) and security groups — create (with `owners@odata.bind` and
+//! `members@odata.bind`), read, list (`$filter` incl. `resourceProvisioningOptions/any(...)`,
+//! `$select`, `$top` paging), update, soft delete into `directory/deletedItems` (list, get,
+//! restore, permanent delete), `members` and `owners` with `$ref`, and the group-level
+//! `Group.Unified.Guest` setting. A group's team lives on the group record (see `teams.rs`), so
+//! it disappears and comes back with it.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use super::query::{Query, matches, parse_filter};
+use super::teams::Team;
+use super::{is, json_object, not_found_segment, require, teams, users};
+use crate::app::App;
+use crate::errors::{Ctx, GraphError, GraphResult, Reply, rfc3339};
+use crate::server::method_not_allowed;
+use crate::state::{DEFAULT_DOMAIN, Tenant, User};
+use crate::token::Claims;
+
+pub(super) const GROUP_READ: &[&str] = &[
+    "Group.Read.All",
+    "Group.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+const GROUP_CREATE: &[&str] = &[
+    "Group.Create",
+    "Group.ReadWrite.All",
+    "Directory.ReadWrite.All",
+];
+const GROUP_WRITE: &[&str] = &["Group.ReadWrite.All", "Directory.ReadWrite.All"];
+const MEMBER_READ: &[&str] = &[
+    "GroupMember.Read.All",
+    "GroupMember.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+const MEMBER_WRITE: &[&str] = &[
+    "GroupMember.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "Directory.ReadWrite.All",
+];
+const DELETED_READ: &[&str] = &[
+    "Group.Read.All",
+    "Group.ReadWrite.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+
+/// The `Group.Unified.Guest` template, the only one that applies to a single group.
+pub(crate) const GUEST_TEMPLATE_ID: &str = "08d542b9-071f-4e16-94b0-74abb372e3d9";
+const GUEST_TEMPLATE_NAME: &str = "Group.Unified.Guest";
+
+/// Graph's limit on directory references added in one create or update request.
+const MAX_BINDS: usize = 20;
+
+/// A group as persisted: its writable properties by Graph name, its relationships, and its team.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Group {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_date_time: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub deleted_date_time: Option<OffsetDateTime>,
+    /// `displayName`, `mailNickname`, `groupTypes`, `mail`, `visibility`, …
+    pub props: Map<String, Value>,
+    /// User ids.
+    pub owners: Vec<String>,
+    /// User ids.
+    pub members: Vec<String>,
+    #[serde(default)]
+    pub settings: Vec<GroupSetting>,
+    /// `POST /teams` calls refused so far because the group had not "replicated" to Teams.
+    #[serde(default)]
+    pub team_replication_misses: u32,
+    /// The team, from the moment its creation was accepted (see `Team::provisioned`).
+    #[serde(default)]
+    pub team: Option<Team>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GroupSetting {
+    pub id: String,
+    pub template_id: String,
+    pub values: Vec<SettingValue>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub(crate) struct SettingValue {
+    pub name: String,
+    pub value: String,
+}
+
+impl Group {
+    pub fn prop_str(&self, name: &str) -> Option<&str> {
+        self.props.get(name).and_then(Value::as_str)
+    }
+
+    pub fn display_name(&self) -> &str {
+        self.prop_str("displayName").unwrap_or_default()
+    }
+
+    pub fn is_unified(&self) -> bool {
+        self.props
+            .get("groupTypes")
+            .and_then(Value::as_array)
+            .is_some_and(|ts| {
+                ts.iter().any(|t| {
+                    t.as_str()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("Unified"))
+                })
+            })
+    }
+
+    /// Whether the group has a team that finished provisioning.
+    pub fn has_team(&self) -> bool {
+        self.team.as_ref().is_some_and(|t| t.provisioned)
+    }
+
+    /// Owners and members that still exist in the directory, owners first, without duplicates.
+    pub fn people(&self, t: &Tenant) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for id in self.owners.iter().chain(self.members.iter()) {
+            if !out.iter().any(|o| o.eq_ignore_ascii_case(id)) && t.find_user(id).is_some() {
+                out.push(id.clone());
+            }
+        }
+        out
+    }
+
+    pub fn is_owner(&self, user_id: &str) -> bool {
+        self.owners.iter().any(|o| o.eq_ignore_ascii_case(user_id))
+    }
+
+    pub fn is_member(&self, user_id: &str) -> bool {
+        self.members.iter().any(|o| o.eq_ignore_ascii_case(user_id))
+    }
+}
+
+/// Index of the (not deleted) group with this id.
+pub(crate) fn find_group(t: &Tenant, id: &str) -> Option<usize> {
+    t.groups.iter().position(|g| g.id.eq_ignore_ascii_case(id))
+}
+
+fn group_index(t: &Tenant, id: &str) -> Result<usize, GraphError> {
+    find_group(t, id).ok_or_else(|| GraphError::not_found(id))
+}
+
+/// Splits OData key segments: `teams('x')` becomes `teams`, `x`.
+pub(super) fn normalize(segs: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(segs.len() + 2);
+    for s in segs {
+        match s.split_once('(') {
+            Some((name, rest)) if !name.is_empty() && rest.ends_with(')') => {
+                let key = &rest[..rest.len() - 1];
+                let key = key.trim();
+                let key = key
+                    .strip_prefix('\'')
+                    .and_then(|k| k.strip_suffix('\''))
+                    .unwrap_or(key);
+                out.push(name.to_string());
+                out.push(key.replace("''", "'"));
+            }
+            _ => out.push(s.clone()),
+        }
+    }
+    out
+}
+
+/// The key of an `@odata.bind` / `@odata.id` reference such as
+/// `https://graph.microsoft.com/v1.0/users/{id}`, `…/users('{id}')` or `…/directoryObjects/{id}`,
+/// if it names one of `sets`.
+pub(crate) fn bound_key(url: &str, sets: &[&str]) -> Option<String> {
+    let path = url.split(['?', '#']).next().unwrap_or_default();
+    let rest = ["/v1.0/", "/beta/"]
+        .iter()
+        .find_map(|v| path.find(v).map(|i| &path[i + v.len()..]))
+        .unwrap_or(if path.contains("://") { "" } else { path });
+    let segs: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    match normalize(&segs).as_slice() {
+        [set, key] if sets.iter().any(|s| s.eq_ignore_ascii_case(set)) && !key.is_empty() => {
+            Some(key.clone())
+        }
+        _ => None,
+    }
+}
+
+/// Resolves a user reference (id or userPrincipalName) to the user's id, or 404.
+pub(crate) fn resolve_user(t: &Tenant, key: &str) -> Result<String, GraphError> {
+    t.find_user(key)
+        .map(|i| t.users[i].id.clone())
+        .ok_or_else(|| GraphError::not_found(key))
+}
+
+fn default_domain(t: &Tenant) -> String {
+    t.domains
+        .iter()
+        .find(|d| d.is_default)
+        .map_or_else(|| DEFAULT_DOMAIN.to_string(), |d| d.name.clone())
+}
+
+/// Entra's `S-1-12-1-…` security identifier of an object id.
+fn security_identifier(id: &str) -> Value {
+    match uuid::Uuid::parse_str(id) {
+        Ok(u) => {
+            let b = u.to_bytes_le();
+            let parts: Vec<String> = b
+                .chunks(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]).to_string())
+                .collect();
+            json!(format!("S-1-12-1-{}", parts.join("-")))
+        }
+        Err(_) => Value::Null,
+    }
+}
+
+/// Every property the sandbox returns for a group (Graph's default set in v1.0).
+const PROPERTIES: &[&str] = &[
+    "id",
+    "deletedDateTime",
+    "classification",
+    "createdDateTime",
+    "creationOptions",
+    "description",
+    "displayName",
+    "expirationDateTime",
+    "groupTypes",
+    "isAssignableToRole",
+    "mail",
+    "mailEnabled",
+    "mailNickname",
+    "membershipRule",
+    "membershipRuleProcessingState",
+    "onPremisesDomainName",
+    "onPremisesLastSyncDateTime",
+    "onPremisesNetBiosName",
+    "onPremisesSamAccountName",
+    "onPremisesSecurityIdentifier",
+    "onPremisesSyncEnabled",
+    "preferredDataLocation",
+    "preferredLanguage",
+    "proxyAddresses",
+    "renewedDateTime",
+    "resourceBehaviorOptions",
+    "resourceProvisioningOptions",
+    "securityEnabled",
+    "securityIdentifier",
+    "theme",
+    "visibility",
+    "onPremisesProvisioningErrors",
+    "serviceProvisioningErrors",
+];
+
+/// The group as Graph represents it.
+pub(crate) fn full_json(g: &Group) -> Map<String, Value> {
+    let mut out = Map::new();
+    for name in PROPERTIES {
+        let value = match *name {
+            "id" => json!(g.id),
+            "deletedDateTime" => g
+                .deleted_date_time
+                .map_or(Value::Null, |d| json!(rfc3339(d))),
+            "createdDateTime" | "renewedDateTime" => json!(rfc3339(g.created_date_time)),
+            "creationOptions" => {
+                if g.team.is_some() {
+                    json!(["Team"])
+                } else {
+                    json!([])
+                }
+            }
+            "groupTypes" | "resourceBehaviorOptions" => {
+                g.props.get(*name).cloned().unwrap_or(json!([]))
+            }
+            "proxyAddresses" => match g.prop_str("mail") {
+                Some(m) => json!([format!("SMTP:{m}")]),
+                None => json!([]),
+            },
+            "resourceProvisioningOptions" => {
+                if g.has_team() {
+                    json!(["Team"])
+                } else {
+                    json!([])
+                }
+            }
+            "securityIdentifier" => security_identifier(&g.id),
+            "onPremisesProvisioningErrors" | "serviceProvisioningErrors" => json!([]),
+            other => g.props.get(other).cloned().unwrap_or(Value::Null),
+        };
+        out.insert((*name).to_string(), value);
+    }
+    out
+}
+
+/// `$select` against a set of property names; `None` means every property.
+pub(super) fn parse_select(
+    q: &Query,
+    selectable: &[&str],
+    type_name: &str,
+) -> Result<Option<Vec<String>>, GraphError> {
+    let Some(raw) = q.get("select") else {
+        return Ok(None);
+    };
+    let mut out: Vec<String> = Vec::new();
+    for name in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let canonical = selectable
+            .iter()
+            .find(|p| p.eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                GraphError::odata(format!(
+                    "Could not find a property named '{name}' on type '{type_name}'."
+                ))
+            })?;
+        if !out.iter().any(|o| o == canonical) {
+            out.push((*canonical).to_string());
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Keeps only `select`ed properties (`@odata.*` annotations stay).
+pub(super) fn project(full: Map<String, Value>, select: Option<&[String]>) -> Map<String, Value> {
+    match select {
+        None => full,
+        Some(fields) => full
+            .into_iter()
+            .filter(|(k, _)| k.starts_with('@') || fields.iter().any(|f| f == k))
+            .collect(),
+    }
+}
+
+fn select_suffix(select: Option<&[String]>) -> String {
+    select
+        .map(|s| format!("({})", s.join(",")))
+        .unwrap_or_default()
+}
+
+/// `$top` (1–999, default 100) and `$skiptoken` paging over `items`, with an absolute
+/// `@odata.nextLink` that repeats the other query options.
+pub(super) fn paged(
+    app: &App,
+    q: &Query,
+    path: &str,
+    context: String,
+    items: Vec<Value>,
+) -> GraphResult {
+    let top = match q.get("top") {
+        None => 100,
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=999).contains(n))
+            .ok_or_else(|| {
+                GraphError::bad_request(format!(
+                    "Invalid page size specified: '{v}'. Must be between 1 and 999 inclusive."
+                ))
+            })?,
+    };
+    let offset = match q.get("skiptoken") {
+        None => 0,
+        Some(tok) => decode_skiptoken(tok).ok_or_else(|| {
+            GraphError::bad_request("The specified page token value has expired or is invalid.")
+        })?,
+    };
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(offset).take(top).collect();
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), json!(context));
+    if offset + top < total {
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let mut parts: Vec<String> = q
+            .pairs
+            .iter()
+            .filter(|(k, _)| !k.trim_start_matches('$').eq_ignore_ascii_case("skiptoken"))
+            .map(|(k, v)| format!("{}={}", enc(k).replace("%24", "$"), enc(v)))
+            .collect();
+        parts.push(format!("$skiptoken={}", encode_skiptoken(offset + top)));
+        body.insert(
+            "@odata.nextLink".into(),
+            json!(format!("{}{path}?{}", app.graph_root(), parts.join("&"))),
+        );
+    }
+    body.insert("value".into(), Value::Array(page));
+    Ok(Reply::ok(Value::Object(body)))
+}
+
+fn encode_skiptoken(offset: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("sandbox-page:{offset}"))
+}
+
+fn decode_skiptoken(tok: &str) -> Option<usize> {
+    let raw = URL_SAFE_NO_PAD.decode(tok.trim()).ok()?;
+    String::from_utf8(raw)
+        .ok()?
+        .strip_prefix("sandbox-page:")?
+        .parse()
+        .ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// $filter, with the `collection/any(x:x eq 'v')` lambda on top of query.rs.
+
+const FILTER_EQ: &[&str] = &[
+    "id",
+    "displayName",
+    "mailNickname",
+    "mail",
+    "description",
+    "visibility",
+    "mailEnabled",
+    "securityEnabled",
+    "__any0",
+    "__any1",
+    "__any2",
+    "__any3",
+];
+const FILTER_STARTSWITH: &[&str] = &["displayName", "mailNickname", "mail"];
+const LAMBDA_PROPS: &[&str] = &[
+    "resourceProvisioningOptions",
+    "groupTypes",
+    "proxyAddresses",
+];
+
+/// A parsed group `$filter`: plain clauses plus `any` lambdas, each of which stands in the plain
+/// clauses as `__anyN eq true`.
+#[derive(Debug, Default)]
+pub(super) struct GroupFilter {
+    clauses: Vec<super::query::Clause>,
+    lambdas: Vec<(String, String)>,
+}
+
+impl GroupFilter {
+    pub fn parse(q: &Query) -> Result<GroupFilter, GraphError> {
+        let Some(raw) = q.get("filter") else {
+            return Ok(GroupFilter::default());
+        };
+        let (rest, lambdas) = extract_lambdas(raw)?;
+        if lambdas.len() > 4 {
+            return Err(GraphError::new(
+                StatusCode::BAD_REQUEST,
+                "Request_UnsupportedQuery",
+                "The sandbox tenant supports at most 4 'any' clauses in one filter.",
+            ));
+        }
+        Ok(GroupFilter {
+            clauses: parse_filter(&rest, "Group", FILTER_EQ, FILTER_STARTSWITH)?,
+            lambdas,
+        })
+    }
+
+    pub fn matches(&self, full: &Map<String, Value>) -> bool {
+        let mut object = full.clone();
+        for (i, (prop, value)) in self.lambdas.iter().enumerate() {
+            let hit = full
+                .get(prop)
+                .and_then(Value::as_array)
+                .is_some_and(|items| {
+                    items.iter().any(|v| {
+                        v.as_str()
+                            .is_some_and(|s| s.to_lowercase() == value.to_lowercase())
+                    })
+                });
+            object.insert(format!("__any{i}"), json!(hit));
+        }
+        matches(&self.clauses, &Value::Object(object))
+    }
+}
+
+fn unsupported_filter(prop: &str) -> GraphError {
+    GraphError::new(
+        StatusCode::BAD_REQUEST,
+        "Request_UnsupportedQuery",
+        format!(
+            "Unsupported or invalid query filter clause specified for property '{prop}' of resource 'Group'."
+        ),
+    )
+}
+
+fn invalid_filter(detail: &str) -> GraphError {
+    GraphError::odata(format!("Invalid filter clause: {detail}"))
+}
+
+/// Replaces each `prop/any(x:x eq 'v')` (outside string literals) with `__anyN eq true`.
+fn extract_lambdas(s: &str) -> Result<(String, Vec<(String, String)>), GraphError> {
+    let lower = s.to_ascii_lowercase();
+    let bytes = s.as_bytes();
+    let mut out = String::new();
+    let mut lambdas = Vec::new();
+    let mut copied = 0;
+    let mut in_quote = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\'' {
+            in_quote = !in_quote;
+            i += 1;
+            continue;
+        }
+        if !in_quote && lower[i..].starts_with("/any(") {
+            let prop_start = s[..i]
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(0, |p| p + 1);
+            let prop = &s[prop_start..i];
+            let canonical = LAMBDA_PROPS
+                .iter()
+                .find(|p| p.eq_ignore_ascii_case(prop))
+                .ok_or_else(|| unsupported_filter(prop))?;
+            let open = i + 4;
+            let close = closing_paren(bytes, open)
+                .ok_or_else(|| invalid_filter("unbalanced parentheses."))?;
+            let value = lambda_value(&s[open + 1..close])?;
+            out.push_str(&s[copied..prop_start]);
+            out.push_str(&format!("__any{} eq true", lambdas.len()));
+            lambdas.push(((*canonical).to_string(), value));
+            copied = close + 1;
+            i = close + 1;
+            continue;
+        }
+        i += 1;
+    }
+    out.push_str(&s[copied..]);
+    Ok((out, lambdas))
+}
+
+fn closing_paren(bytes: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_quote = false;
+    for (i, b) in bytes.iter().enumerate().skip(open) {
+        match b {
+            b'\'' => in_quote = !in_quote,
+            b'(' if !in_quote => depth += 1,
+            b')' if !in_quote => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `x: x eq 'Team'` → `Team`.
+fn lambda_value(inner: &str) -> Result<String, GraphError> {
+    let bad = || invalid_filter("the lambda expression must be of the form 'x:x eq 'value''.");
+    let (var, expr) = inner.split_once(':').ok_or_else(bad)?;
+    let var = var.trim();
+    if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(bad());
+    }
+    let expr = expr.trim();
+    let rest = expr
+        .get(..var.len())
+        .filter(|v| v.eq_ignore_ascii_case(var))
+        .map(|_| expr[var.len()..].trim_start())
+        .ok_or_else(bad)?;
+    let rest = rest
+        .get(..2)
+        .filter(|op| op.eq_ignore_ascii_case("eq"))
+        .map(|_| rest[2..].trim())
+        .ok_or_else(|| {
+            GraphError::new(
+                StatusCode::BAD_REQUEST,
+                "Request_UnsupportedQuery",
+                "Only 'eq' is supported inside an 'any' lambda.",
+            )
+        })?;
+    let lit = rest
+        .strip_prefix('\'')
+        .and_then(|r| r.strip_suffix('\''))
+        .ok_or_else(bad)?;
+    if lit.replace("''", "").contains('\'') {
+        return Err(bad());
+    }
+    Ok(lit.replace("''", "'"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation.
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Str(usize),
+    Bool,
+    Nickname,
+    GroupTypes,
+    Visibility,
+    StrList,
+}
+
+const WRITABLE: &[(&str, Kind)] = &[
+    ("classification", Kind::Str(256)),
+    ("description", Kind::Str(1024)),
+    ("displayName", Kind::Str(256)),
+    ("groupTypes", Kind::GroupTypes),
+    ("mailEnabled", Kind::Bool),
+    ("mailNickname", Kind::Nickname),
+    ("preferredLanguage", Kind::Str(16)),
+    ("resourceBehaviorOptions", Kind::StrList),
+    ("securityEnabled", Kind::Bool),
+    ("theme", Kind::Str(32)),
+    ("visibility", Kind::Visibility),
+];
+
+/// Properties that can only be set when the group is created.
+const CREATE_ONLY: &[&str] = &[
+    "groupTypes",
+    "mailEnabled",
+    "securityEnabled",
+    "resourceBehaviorOptions",
+];
+
+const REQUIRED_ON_CREATE: &[&str] = &[
+    "displayName",
+    "mailEnabled",
+    "mailNickname",
+    "securityEnabled",
+];
+
+fn invalid_value(property: &str) -> GraphError {
+    GraphError::bad_request(format!(
+        "Invalid value specified for property '{property}' of resource 'Group'."
+    ))
+}
+
+/// Graph's rule for a group's mail alias: 1–64 ASCII characters except
+/// `@ ( ) \ [ ] " ; : . < > ,` and space.
+pub(crate) fn valid_nickname(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.is_ascii()
+        && !s
+            .chars()
+            .any(|c| "@()\\[]\";:.<>, ".contains(c) || c.is_control())
+}
+
+fn validate_value(name: &str, kind: Kind, v: &Value) -> Result<Value, GraphError> {
+    let bad = || invalid_value(name);
+    if v.is_null() {
+        return match kind {
+            Kind::Str(_) if name != "displayName" => Ok(Value::Null),
+            _ => Err(bad()),
+        };
+    }
+    match kind {
+        Kind::Bool => v.as_bool().map(Value::Bool).ok_or_else(bad),
+        Kind::Str(max) => match v.as_str() {
+            Some(s)
+                if s.chars().count() <= max && !(name == "displayName" && s.trim().is_empty()) =>
+            {
+                Ok(json!(s))
+            }
+            _ => Err(bad()),
+        },
+        Kind::StrList => match v.as_array() {
+            Some(items) if items.iter().all(Value::is_string) => Ok(v.clone()),
+            _ => Err(bad()),
+        },
+        Kind::Nickname => match v.as_str() {
+            Some(s) if valid_nickname(s) => Ok(json!(s)),
+            _ => Err(bad()),
+        },
+        Kind::Visibility => match v.as_str() {
+            Some(s) => ["Private", "Public", "HiddenMembership"]
+                .iter()
+                .find(|c| c.eq_ignore_ascii_case(s))
+                .map(|c| json!(c))
+                .ok_or_else(bad),
+            None => Err(bad()),
+        },
+        Kind::GroupTypes => {
+            let items = v.as_array().ok_or_else(bad)?;
+            let mut out = Vec::new();
+            for item in items {
+                match item.as_str() {
+                    Some(s) if s.eq_ignore_ascii_case("Unified") => out.push(json!("Unified")),
+                    Some(s) if s.eq_ignore_ascii_case("DynamicMembership") => {
+                        return Err(GraphError::bad_request(
+                            "Dynamic membership groups are not supported by the sandbox tenant.",
+                        ));
+                    }
+                    _ => return Err(bad()),
+                }
+            }
+            out.dedup();
+            Ok(Value::Array(out))
+        }
+    }
+}
+
+/// A validated create or update body: properties plus the user ids to bind.
+#[derive(Debug, Default)]
+struct GroupInput {
+    props: Map<String, Value>,
+    owners: Vec<String>,
+    members: Vec<String>,
+}
+
+fn bind_list(value: &Value, nav: &str) -> Result<Vec<String>, GraphError> {
+    let bad = || {
+        GraphError::bad_request(format!(
+            "Invalid URL format specified in @odata.bind for {nav}"
+        ))
+    };
+    let items = value.as_array().ok_or_else(bad)?;
+    items
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .and_then(|u| bound_key(u, &["users", "directoryObjects"]))
+                .ok_or_else(bad)
+        })
+        .collect()
+}
+
+fn validate_input(body: &Map<String, Value>, creating: bool) -> Result<GroupInput, GraphError> {
+    let mut input = GroupInput::default();
+    for (key, value) in body {
+        if key.eq_ignore_ascii_case("owners@odata.bind") {
+            input.owners = bind_list(value, "owners")?;
+            continue;
+        }
+        if key.eq_ignore_ascii_case("members@odata.bind") {
+            input.members = bind_list(value, "members")?;
+            continue;
+        }
+        if key.starts_with('@') || key.contains("@odata") {
+            continue;
+        }
+        let Some((name, kind)) = WRITABLE.iter().find(|(n, _)| n.eq_ignore_ascii_case(key)) else {
+            if let Some(p) = PROPERTIES.iter().find(|p| p.eq_ignore_ascii_case(key)) {
+                return Err(GraphError::bad_request(format!(
+                    "Property '{p}' is read-only and cannot be set."
+                )));
+            }
+            return Err(GraphError::bad_request(format!(
+                "Invalid property '{key}'."
+            )));
+        };
+        if !creating && CREATE_ONLY.contains(name) {
+            return Err(GraphError::bad_request(format!(
+                "Property '{name}' can only be set when the group is created."
+            )));
+        }
+        input
+            .props
+            .insert((*name).to_string(), validate_value(name, *kind, value)?);
+    }
+    if creating {
+        for required in REQUIRED_ON_CREATE {
+            if input.props.get(*required).is_none_or(Value::is_null) {
+                return Err(invalid_value(required));
+            }
+        }
+    } else if input.props.get("visibility").and_then(Value::as_str) == Some("HiddenMembership") {
+        return Err(invalid_value("visibility"));
+    }
+    let binds = input.owners.len() + input.members.len();
+    if binds > MAX_BINDS {
+        return Err(GraphError::bad_request(format!(
+            "A maximum of {MAX_BINDS} owners and members can be bound in one request ({binds} given). Add the others with POST /groups/{{id}}/members/$ref or JSON batching."
+        )));
+    }
+    Ok(input)
+}
+
+/// The combinations Graph can create: a Microsoft 365 group (`["Unified"]`, mail-enabled) or a
+/// security group (`[]`, not mail-enabled, security-enabled).
+fn check_kind(props: &Map<String, Value>) -> Result<bool, GraphError> {
+    let unified = props
+        .get("groupTypes")
+        .and_then(Value::as_array)
+        .is_some_and(|t| !t.is_empty());
+    let mail = props.get("mailEnabled").and_then(Value::as_bool) == Some(true);
+    let security = props.get("securityEnabled").and_then(Value::as_bool) == Some(true);
+    if unified && !mail {
+        return Err(invalid_value("mailEnabled"));
+    }
+    if !unified && mail {
+        return Err(GraphError::bad_request(
+            "The service does not currently support writes of mail-enabled groups. Please ensure that the mail-enablement property is unset or is set to false.",
+        ));
+    }
+    if !unified && !security {
+        return Err(invalid_value("securityEnabled"));
+    }
+    if !unified && props.get("visibility").is_some_and(|v| !v.is_null()) {
+        return Err(invalid_value("visibility"));
+    }
+    Ok(unified)
+}
+
+/// A Microsoft 365 group's alias is unique among Microsoft 365 groups, including soft-deleted
+/// ones (whose addresses stay reserved), and its address must not be another object's.
+fn check_nickname(t: &Tenant, nick: &str, except_id: Option<&str>) -> Result<(), GraphError> {
+    let taken = t
+        .groups
+        .iter()
+        .chain(t.deleted_groups.iter())
+        .filter(|g| g.is_unified() && Some(g.id.as_str()) != except_id)
+        .any(|g| {
+            g.prop_str("mailNickname")
+                .is_some_and(|n| n.eq_ignore_ascii_case(nick))
+        });
+    if taken {
+        return Err(GraphError::bad_request(
+            "Another object with the same value for property mailNickname already exists.",
+        ));
+    }
+    let address = format!("{nick}@{}", default_domain(t));
+    let user_has_it = t.users.iter().any(|u| {
+        u.upn().eq_ignore_ascii_case(&address)
+            || u.prop_str("mail")
+                .is_some_and(|m| m.eq_ignore_ascii_case(&address))
+    });
+    let group_has_it = t
+        .groups
+        .iter()
+        .chain(t.deleted_groups.iter())
+        .filter(|g| Some(g.id.as_str()) != except_id)
+        .any(|g| {
+            g.prop_str("mail")
+                .is_some_and(|m| m.eq_ignore_ascii_case(&address))
+        });
+    if user_has_it || group_has_it {
+        return Err(GraphError::bad_request(
+            "Another object with the same value for property proxyAddresses already exists.",
+        ));
+    }
+    Ok(())
+}
+
+/// Resolves bound user keys, dropping duplicates.
+fn resolve_all(t: &Tenant, keys: &[String]) -> Result<Vec<String>, GraphError> {
+    let mut out: Vec<String> = Vec::new();
+    for k in keys {
+        let id = resolve_user(t, k)?;
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+/// Creates a group from validated properties and resolved owners/members; returns its index.
+pub(super) fn insert_group(
+    t: &mut Tenant,
+    now: OffsetDateTime,
+    mut props: Map<String, Value>,
+    owners: Vec<String>,
+    members: Vec<String>,
+) -> Result<usize, GraphError> {
+    let unified = check_kind(&props)?;
+    let nick = props
+        .get("mailNickname")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if unified {
+        check_nickname(t, &nick, None)?;
+        props.insert(
+            "mail".into(),
+            json!(format!("{nick}@{}", default_domain(t))),
+        );
+        props.entry("visibility").or_insert_with(|| json!("Public"));
+    } else {
+        props.insert("groupTypes".into(), json!([]));
+    }
+    props.retain(|_, v| !v.is_null());
+    t.groups.push(Group {
+        id: uuid::Uuid::new_v4().to_string(),
+        created_date_time: now,
+        deleted_date_time: None,
+        props,
+        owners,
+        members,
+        settings: Vec::new(),
+        team_replication_misses: 0,
+        team: None,
+    });
+    Ok(t.groups.len() - 1)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers.
+
+fn context(app: &App, select: Option<&[String]>, entity: bool) -> String {
+    let suffix = if entity { "/$entity" } else { "" };
+    format!(
+        "{}$metadata#groups{}{suffix}",
+        app.graph_root(),
+        select_suffix(select)
+    )
+}
+
+fn entity(app: &App, g: &Group, select: Option<&[String]>) -> Value {
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), json!(context(app, select, true)));
+    body.extend(project(full_json(g), select));
+    Value::Object(body)
+}
+
+fn create(app: &App, ctx: &Ctx, body: &[u8]) -> GraphResult {
+    let input = validate_input(&json_object(body)?, true)?;
+    app.store.mutate(|t| {
+        let owners = resolve_all(t, &input.owners)?;
+        let members = resolve_all(t, &input.members)?;
+        let i = insert_group(t, ctx.now, input.props, owners, members)?;
+        Ok(Reply::json(
+            StatusCode::CREATED,
+            entity(app, &t.groups[i], None),
+        ))
+    })
+}
+
+fn get(app: &App, id: &str, q: &Query) -> GraphResult {
+    q.only(&["select"])?;
+    let select = parse_select(q, PROPERTIES, "microsoft.graph.group")?;
+    app.store.read(|t| {
+        let g = &t.groups[group_index(t, id)?];
+        Ok(Reply::ok(entity(app, g, select.as_deref())))
+    })
+}
+
+fn list_of(
+    app: &App,
+    q: &Query,
+    path: &str,
+    context: String,
+    groups: impl Fn(&Tenant) -> Vec<Group>,
+    typed: bool,
+) -> GraphResult {
+    q.only(&["select", "filter", "top", "skiptoken"])?;
+    let select = parse_select(q, PROPERTIES, "microsoft.graph.group")?;
+    let filter = GroupFilter::parse(q)?;
+    let items: Vec<Value> = app.store.read(|t| {
+        groups(t)
+            .iter()
+            .map(full_json)
+            .filter(|full| filter.matches(full))
+            .map(|full| {
+                let mut obj = Map::new();
+                if typed {
+                    obj.insert("@odata.type".into(), json!("#microsoft.graph.group"));
+                }
+                obj.extend(project(full, select.as_deref()));
+                Value::Object(obj)
+            })
+            .collect()
+    });
+    let context = format!("{context}{}", select_suffix(select.as_deref()));
+    paged(app, q, path, context, items)
+}
+
+fn list(app: &App, q: &Query) -> GraphResult {
+    let ctx = format!("{}$metadata#groups", app.graph_root());
+    list_of(app, q, "groups", ctx, |t| t.groups.clone(), false)
+}
+
+fn update(app: &App, id: &str, body: &[u8]) -> GraphResult {
+    let input = validate_input(&json_object(body)?, false)?;
+    app.store.mutate(|t| {
+        let i = group_index(t, id)?;
+        let gid = t.groups[i].id.clone();
+        if let Some(nick) = input.props.get("mailNickname").and_then(Value::as_str)
+            && t.groups[i].is_unified()
+        {
+            check_nickname(t, nick, Some(&gid))?;
+        }
+        let owners = resolve_all(t, &input.owners)?;
+        let members = resolve_all(t, &input.members)?;
+        let g = &mut t.groups[i];
+        if input.props.contains_key("visibility") && !g.is_unified() {
+            return Err(invalid_value("visibility"));
+        }
+        add_refs(g, owners, true)?;
+        add_refs(g, members, false)?;
+        for (k, v) in input.props {
+            if v.is_null() {
+                g.props.remove(&k);
+            } else {
+                g.props.insert(k, v);
+            }
+        }
+        Ok(Reply::no_content())
+    })
+}
+
+/// Adds users as owners or members, refusing (and changing nothing) if any is already one.
+fn add_refs(g: &mut Group, ids: Vec<String>, owners: bool) -> Result<(), GraphError> {
+    let present = |g: &Group, id: &str| {
+        if owners {
+            g.is_owner(id)
+        } else {
+            g.is_member(id)
+        }
+    };
+    if ids.iter().any(|id| present(g, id)) {
+        return Err(GraphError::bad_request(format!(
+            "One or more added object references already exist for the following modified properties: '{}'.",
+            if owners { "owners" } else { "members" }
+        )));
+    }
+    let list = if owners {
+        &mut g.owners
+    } else {
+        &mut g.members
+    };
+    list.extend(ids);
+    Ok(())
+}
+
+fn delete(app: &App, ctx: &Ctx, id: &str) -> GraphResult {
+    app.store.mutate(|t| {
+        let i = group_index(t, id)?;
+        let mut g = t.groups.remove(i);
+        // Microsoft 365 groups go to the recycle bin; security groups are deleted for good.
+        if g.is_unified() {
+            g.deleted_date_time = Some(ctx.now);
+            t.deleted_groups.push(g);
+        }
+        Ok(Reply::no_content())
+    })
+}
+
+/// The default properties of a user, as a `directoryObject` in a members or owners list.
+const USER_DEFAULT: &[&str] = &[
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "id",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+];
+
+fn user_properties(t: &Tenant) -> Vec<String> {
+    let probe = User {
+        id: String::new(),
+        created_date_time: OffsetDateTime::UNIX_EPOCH,
+        props: Map::new(),
+        assigned_licenses: Vec::new(),
+        mailbox: None,
+    };
+    users::full_json(t, &probe).keys().cloned().collect()
+}
+
+fn list_refs(app: &App, q: &Query, id: &str, owners: bool) -> GraphResult {
+    q.only(&["select", "top", "skiptoken"])?;
+    let (gid, items, select) = app.store.read(|t| {
+        let props = user_properties(t);
+        let props: Vec<&str> = props.iter().map(String::as_str).collect();
+        let select = parse_select(q, &props, "microsoft.graph.user")?;
+        let fields: Vec<String> = select
+            .clone()
+            .unwrap_or_else(|| USER_DEFAULT.iter().map(|s| (*s).to_string()).collect());
+        let g = &t.groups[group_index(t, id)?];
+        let ids = if owners { &g.owners } else { &g.members };
+        let items: Vec<Value> = ids
+            .iter()
+            .filter_map(|uid| t.find_user(uid).map(|i| &t.users[i]))
+            .map(|u| {
+                let mut obj = Map::new();
+                obj.insert("@odata.type".into(), json!("#microsoft.graph.user"));
+                obj.extend(project(users::full_json(t, u), Some(&fields)));
+                Value::Object(obj)
+            })
+            .collect();
+        Ok::<_, GraphError>((g.id.clone(), items, select))
+    })?;
+    let nav = if owners { "owners" } else { "members" };
+    let context = format!(
+        "{}$metadata#directoryObjects{}",
+        app.graph_root(),
+        select_suffix(select.as_deref())
+    );
+    paged(app, q, &format!("groups/{gid}/{nav}"), context, items)
+}
+
+fn add_ref(app: &App, id: &str, owners: bool, body: &[u8]) -> GraphResult {
+    let body = json_object(body)?;
+    let nav = if owners { "owners" } else { "members" };
+    let url = body
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("@odata.id"))
+        .and_then(|(_, v)| v.as_str())
+        .ok_or_else(|| {
+            GraphError::bad_request(format!(
+                "The request body must contain an '@odata.id' reference for {nav}."
+            ))
+        })?;
+    let key = bound_key(url, &["directoryObjects", "users"]).ok_or_else(|| {
+        GraphError::bad_request(format!(
+            "Invalid URL format specified in @odata.id for {nav}"
+        ))
+    })?;
+    app.store.mutate(|t| {
+        let i = group_index(t, id)?;
+        let uid = resolve_user(t, &key)?;
+        add_refs(&mut t.groups[i], vec![uid], owners)?;
+        Ok(Reply::no_content())
+    })
+}
+
+fn remove_ref(app: &App, id: &str, user: &str, owners: bool) -> GraphResult {
+    app.store.mutate(|t| {
+        let i = group_index(t, id)?;
+        let uid = t
+            .find_user(user)
+            .map_or_else(|| user.to_string(), |u| t.users[u].id.clone());
+        let g = &mut t.groups[i];
+        let list = if owners {
+            &mut g.owners
+        } else {
+            &mut g.members
+        };
+        let before = list.len();
+        list.retain(|m| !m.eq_ignore_ascii_case(&uid));
+        if list.len() == before {
+            return Err(GraphError::not_found(user));
+        }
+        Ok(Reply::no_content())
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Group settings (`Group.Unified.Guest`).
+
+fn setting_json(app: &App, s: &GroupSetting, entity: bool) -> Value {
+    let mut obj = Map::new();
+    if entity {
+        obj.insert(
+            "@odata.context".into(),
+            json!(format!(
+                "{}$metadata#groupSettings/$entity",
+                app.graph_root()
+            )),
+        );
+    }
+    obj.insert("id".into(), json!(s.id));
+    obj.insert("displayName".into(), json!(GUEST_TEMPLATE_NAME));
+    obj.insert("templateId".into(), json!(s.template_id));
+    obj.insert(
+        "values".into(),
+        json!(
+            s.values
+                .iter()
+                .map(|v| json!({"name": v.name, "value": v.value}))
+                .collect::<Vec<_>>()
+        ),
+    );
+    Value::Object(obj)
+}
+
+fn invalid_setting(property: &str) -> GraphError {
+    GraphError::bad_request(format!(
+        "Invalid value specified for property '{property}' of resource 'GroupSetting'."
+    ))
+}
+
+/// Validates `values` against the `Group.Unified.Guest` template (`AllowToAddGuests`, a
+/// `"true"`/`"false"` string) and merges them over `current`.
+fn merge_values(current: &[SettingValue], v: &Value) -> Result<Vec<SettingValue>, GraphError> {
+    let items = v.as_array().ok_or_else(|| invalid_setting("values"))?;
+    let mut out = current.to_vec();
+    for item in items {
+        let name = item["name"]
+            .as_str()
+            .ok_or_else(|| invalid_setting("values"))?;
+        if !name.eq_ignore_ascii_case("AllowToAddGuests") {
+            return Err(invalid_setting("values"));
+        }
+        let value = match item["value"].as_str() {
+            Some(s) if s.eq_ignore_ascii_case("true") => "true",
+            Some(s) if s.eq_ignore_ascii_case("false") => "false",
+            _ => return Err(invalid_setting("values")),
+        };
+        match out.iter_mut().find(|s| s.name == "AllowToAddGuests") {
+            Some(s) => s.value = value.to_string(),
+            None => out.push(SettingValue {
+                name: "AllowToAddGuests".into(),
+                value: value.to_string(),
+            }),
+        }
+    }
+    Ok(out)
+}
+
+fn create_setting(app: &App, id: &str, body: &[u8]) -> GraphResult {
+    let body = json_object(body)?;
+    for key in body.keys() {
+        if !(key.starts_with('@')
+            || ["templateId", "values", "displayName"]
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(key)))
+        {
+            return Err(GraphError::bad_request(format!(
+                "Invalid property '{key}'."
+            )));
+        }
+    }
+    let template = body
+        .get("templateId")
+        .and_then(Value::as_str)
+        .filter(|t| t.eq_ignore_ascii_case(GUEST_TEMPLATE_ID))
+        .ok_or_else(|| invalid_setting("templateId"))?;
+    let defaults = vec![SettingValue {
+        name: "AllowToAddGuests".into(),
+        value: "true".into(),
+    }];
+    let values = merge_values(&defaults, body.get("values").unwrap_or(&json!([])))?;
+    app.store.mutate(|t| {
+        let i = group_index(t, id)?;
+        let g = &mut t.groups[i];
+        if !g.is_unified() {
+            return Err(GraphError::bad_request(
+                "Group settings apply only to Microsoft 365 groups.",
+            ));
+        }
+        if g
+            .settings
+            .iter()
+            .any(|s| s.template_id.eq_ignore_ascii_case(template))
+        {
+            return Err(GraphError::bad_request(
+                "A conflicting object with one or more of the specified property values is present in the directory.",
+            ));
+        }
+        let setting = GroupSetting {
+            id: uuid::Uuid::new_v4().to_string(),
+            template_id: GUEST_TEMPLATE_ID.into(),
+            values,
+        };
+        let reply = Reply::json(StatusCode::CREATED, setting_json(app, &setting, true));
+        g.settings.push(setting);
+        Ok(reply)
+    })
+}
+
+fn list_settings(app: &App, id: &str) -> GraphResult {
+    app.store.read(|t| {
+        let g = &t.groups[group_index(t, id)?];
+        Ok(Reply::ok(json!({
+            "@odata.context": format!("{}$metadata#groups('{}')/settings", app.graph_root(), g.id),
+            "value": g.settings.iter().map(|s| setting_json(app, s, false)).collect::<Vec<_>>(),
+        })))
+    })
+}
+
+fn setting_index(g: &Group, sid: &str) -> Result<usize, GraphError> {
+    g.settings
+        .iter()
+        .position(|s| s.id.eq_ignore_ascii_case(sid))
+        .ok_or_else(|| GraphError::not_found(sid))
+}
+
+fn get_setting(app: &App, id: &str, sid: &str) -> GraphResult {
+    app.store.read(|t| {
+        let g = &t.groups[group_index(t, id)?];
+        let s = &g.settings[setting_index(g, sid)?];
+        Ok(Reply::ok(setting_json(app, s, true)))
+    })
+}
+
+fn patch_setting(app: &App, id: &str, sid: &str, body: &[u8]) -> GraphResult {
+    let body = json_object(body)?;
+    for key in body.keys() {
+        if key.eq_ignore_ascii_case("templateId") {
+            return Err(GraphError::bad_request(
+                "Property 'templateId' is read-only and cannot be set.",
+            ));
+        }
+        if !(key.starts_with('@') || key.eq_ignore_ascii_case("values")) {
+            return Err(GraphError::bad_request(format!(
+                "Invalid property '{key}'."
+            )));
+        }
+    }
+    app.store.mutate(|t| {
+        let i = group_index(t, id)?;
+        let g = &mut t.groups[i];
+        let s = setting_index(g, sid)?;
+        if let Some(v) = body.get("values") {
+            g.settings[s].values = merge_values(&g.settings[s].values, v)?;
+        }
+        Ok(Reply::no_content())
+    })
+}
+
+fn delete_setting(app: &App, id: &str, sid: &str) -> GraphResult {
+    app.store.mutate(|t| {
+        let i = group_index(t, id)?;
+        let g = &mut t.groups[i];
+        let s = setting_index(g, sid)?;
+        g.settings.remove(s);
+        Ok(Reply::no_content())
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// directory/deletedItems.
+
+fn deleted_entity(app: &App, g: &Group) -> Value {
+    let mut obj = Map::new();
+    obj.insert(
+        "@odata.context".into(),
+        json!(format!(
+            "{}$metadata#directoryObjects/$entity",
+            app.graph_root()
+        )),
+    );
+    obj.insert("@odata.type".into(), json!("#microsoft.graph.group"));
+    obj.extend(full_json(g));
+    Value::Object(obj)
+}
+
+fn deleted_index(t: &Tenant, id: &str) -> Result<usize, GraphError> {
+    t.deleted_groups
+        .iter()
+        .position(|g| g.id.eq_ignore_ascii_case(id))
+        .ok_or_else(|| GraphError::not_found(id))
+}
+
+fn list_deleted(app: &App, cast: &str, q: &Query) -> GraphResult {
+    let root = app.graph_root();
+    match cast.to_ascii_lowercase().as_str() {
+        "microsoft.graph.group" => list_of(
+            app,
+            q,
+            "directory/deletedItems/microsoft.graph.group",
+            format!("{root}$metadata#groups"),
+            |t| t.deleted_groups.clone(),
+            false,
+        ),
+        // Users, applications and the rest are deleted permanently in the sandbox tenant.
+        other @ ("microsoft.graph.user"
+        | "microsoft.graph.application"
+        | "microsoft.graph.serviceprincipal"
+        | "microsoft.graph.administrativeunit") => {
+            let set = match other {
+                "microsoft.graph.user" => "users",
+                "microsoft.graph.application" => "applications",
+                "microsoft.graph.serviceprincipal" => "servicePrincipals",
+                _ => "administrativeUnits",
+            };
+            Ok(Reply::ok(json!({
+                "@odata.context": format!("{root}$metadata#{set}"),
+                "value": [],
+            })))
+        }
+        _ => Err(not_found_segment(cast)),
+    }
+}
+
+fn get_deleted(app: &App, id: &str) -> GraphResult {
+    app.store.read(|t| {
+        let g = &t.deleted_groups[deleted_index(t, id)?];
+        Ok(Reply::ok(deleted_entity(app, g)))
+    })
+}
+
+fn restore_deleted(app: &App, id: &str) -> GraphResult {
+    app.store.mutate(|t| {
+        let i = deleted_index(t, id)?;
+        let mut g = t.deleted_groups.remove(i);
+        g.deleted_date_time = None;
+        let reply = Reply::ok(deleted_entity(app, &g));
+        t.groups.push(g);
+        Ok(reply)
+    })
+}
+
+fn purge_deleted(app: &App, id: &str) -> GraphResult {
+    app.store.mutate(|t| {
+        let i = deleted_index(t, id)?;
+        t.deleted_groups.remove(i);
+        Ok(Reply::no_content())
+    })
+}
+
+/// For `/_sandbox/state`: the teams of groups that are not deleted, with their channels and
+/// members.
+pub(crate) fn teams_view(t: &Tenant) -> Value {
+    let teams: Vec<Value> = t
+        .groups
+        .iter()
+        .filter_map(|g| g.team.as_ref().map(|team| (g, team)))
+        .map(|(g, team)| {
+            json!({
+                "id": g.id,
+                "displayName": g.display_name(),
+                "provisioned": team.provisioned,
+                "isArchived": team.is_archived,
+                "owners": g.owners,
+                "members": g.people(t),
+                "channels": team.channels.iter().map(|c| json!({
+                    "id": c.id,
+                    "displayName": c.display_name,
+                    "membershipType": c.membership_type,
+                    "members": c.members.iter().map(|m| &m.user_id).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+                "operations": team.operations.iter().map(|o| json!({
+                    "id": o.id,
+                    "operationType": o.operation_type,
+                    "status": o.status,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Value::Array(teams)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing.
+
+/// Whether a first path segment belongs to this module (`groups`, `groups('id')`, `directory`).
+pub(super) fn handles(first: &str) -> bool {
+    let name = first.split('(').next().unwrap_or_default();
+    is(name, "groups") || is(first, "directory")
+}
+
+pub(super) fn route(
+    app: &App,
+    ctx: &Ctx,
+    claims: &Claims,
+    m: &Method,
+    segs: &[String],
+    q: &Query,
+    body: &[u8],
+) -> GraphResult {
+    let segs = normalize(segs);
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let ref_nav = |nav: &str| is(nav, "members") || is(nav, "owners");
+    match s.as_slice() {
+        [d, rest @ ..] if is(d, "directory") => route_directory(app, claims, m, rest, q),
+        [_] => match *m {
+            Method::GET => {
+                require(claims, GROUP_READ)?;
+                list(app, q)
+            }
+            Method::POST => {
+                require(claims, GROUP_CREATE)?;
+                create(app, ctx, body)
+            }
+            _ => Err(method_not_allowed()),
+        },
+        [_, id] => match *m {
+            Method::GET => {
+                require(claims, GROUP_READ)?;
+                get(app, id, q)
+            }
+            Method::PATCH => {
+                require(claims, GROUP_WRITE)?;
+                update(app, id, body)
+            }
+            Method::DELETE => {
+                require(claims, GROUP_WRITE)?;
+                delete(app, ctx, id)
+            }
+            _ => Err(method_not_allowed()),
+        },
+        [_, id, nav] if ref_nav(nav) => match *m {
+            Method::GET => {
+                require(claims, MEMBER_READ)?;
+                list_refs(app, q, id, is(nav, "owners"))
+            }
+            _ => Err(method_not_allowed()),
+        },
+        [_, id, nav, r] if ref_nav(nav) && *r == "$ref" => match *m {
+            Method::POST => {
+                require(claims, MEMBER_WRITE)?;
+                add_ref(app, id, is(nav, "owners"), body)
+            }
+            _ => Err(method_not_allowed()),
+        },
+        [_, id, nav, user, r] if ref_nav(nav) && *r == "$ref" => match *m {
+            Method::DELETE => {
+                require(claims, MEMBER_WRITE)?;
+                remove_ref(app, id, user, is(nav, "owners"))
+            }
+            _ => Err(method_not_allowed()),
+        },
+        [_, id, nav] if is(nav, "settings") => match *m {
+            Method::GET => {
+                require(claims, GROUP_READ)?;
+                list_settings(app, id)
+            }
+            Method::POST => {
+                require(claims, GROUP_WRITE)?;
+                create_setting(app, id, body)
+            }
+            _ => Err(method_not_allowed()),
+        },
+        [_, id, nav, sid] if is(nav, "settings") => match *m {
+            Method::GET => {
+                require(claims, GROUP_READ)?;
+                get_setting(app, id, sid)
+            }
+            Method::PATCH => {
+                require(claims, GROUP_WRITE)?;
+                patch_setting(app, id, sid, body)
+            }
+            Method::DELETE => {
+                require(claims, GROUP_WRITE)?;
+                delete_setting(app, id, sid)
+            }
+            _ => Err(method_not_allowed()),
+        },
+        [_, id, nav, rest @ ..] if is(nav, "team") => {
+            teams::route_group_team(app, ctx, claims, m, id, rest, q, body)
+        }
+        [_, _, seg, ..] => Err(not_found_segment(seg)),
+        [] => Err(not_found_segment("groups")),
+    }
+}
+
+fn route_directory(
+    app: &App,
+    claims: &Claims,
+    m: &Method,
+    rest: &[&str],
+    q: &Query,
+) -> GraphResult {
+    match rest {
+        [items] if is(items, "deletedItems") => Err(GraphError::bad_request(
+            "The OData cast type is required: use /directory/deletedItems/microsoft.graph.group (or .user, .application, .servicePrincipal, .administrativeUnit).",
+        )),
+        [items, cast] if is(items, "deletedItems") && cast.contains('.') => match *m {
+            Method::GET => {
+                require(claims, DELETED_READ)?;
+                list_deleted(app, cast, q)
+            }
+            _ => Err(method_not_allowed()),
+        },
+        [items, cast, id] if is(items, "deletedItems") && is(cast, "microsoft.graph.group") => {
+            match *m {
+                Method::GET => {
+                    require(claims, DELETED_READ)?;
+                    get_deleted(app, id)
+                }
+                _ => Err(method_not_allowed()),
+            }
+        }
+        [items, id] if is(items, "deletedItems") => match *m {
+            Method::GET => {
+                require(claims, DELETED_READ)?;
+                get_deleted(app, id)
+            }
+            Method::DELETE => {
+                require(claims, GROUP_WRITE)?;
+                purge_deleted(app, id)
+            }
+            _ => Err(method_not_allowed()),
+        },
+        [items, id, action] if is(items, "deletedItems") && is(action, "restore") => match *m {
+            Method::POST => {
+                require(claims, GROUP_WRITE)?;
+                restore_deleted(app, id)
+            }
+            _ => Err(method_not_allowed()),
+        },
+        [seg, ..] => Err(not_found_segment(seg)),
+        [] => Err(not_found_segment("directory")),
+    }
+}

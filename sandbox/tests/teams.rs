@@ -1,0 +1,260 @@
+//! Groups and Teams end to end over HTTPS: the 202 `Location` headers on the wire, the tuning
+//! knobs and faults through the control API, and `/_sandbox/state`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use m365_sandbox::{AppRegistration, Sandbox, SandboxConfig, Tuning};
+use openssl::x509::X509;
+use serde_json::{Value, json};
+
+const TENANT: &str = "5d3c2b1a-0f9e-4d8c-b7a6-958473625140";
+const CLIENT: &str = "6e4d3c2b-1a0f-4e9d-8c7b-a69584736251";
+const SECRET: &str = "teams-s3cret~value";
+
+struct Harness {
+    sandbox: Sandbox,
+    http: reqwest::Client,
+    token: String,
+    dir: PathBuf,
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        let dir =
+            std::env::temp_dir().join(format!("m365-sandbox-teams-e2e-{}", uuid::Uuid::new_v4()));
+        let sandbox = Sandbox::start(SandboxConfig {
+            data_dir: dir.clone(),
+            reset: true,
+            app: AppRegistration {
+                tenant_id: TENANT.into(),
+                client_id: CLIENT.into(),
+                client_secret: Some(SECRET.into()),
+                certificate_pem: None,
+                roles: AppRegistration::default_roles(),
+            },
+            tuning: Tuning::default(),
+        })
+        .await
+        .unwrap();
+        let der = X509::from_pem(sandbox.ca_cert_pem().as_bytes())
+            .unwrap()
+            .to_der()
+            .unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from(der))
+            .unwrap();
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .build()
+            .unwrap();
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("grant_type", "client_credentials"),
+                ("client_id", CLIENT),
+                ("client_secret", SECRET),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ])
+            .finish();
+        let resp: Value = http
+            .post(format!("{}{TENANT}/oauth2/v2.0/token", sandbox.base_url()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = resp["access_token"].as_str().unwrap().to_string();
+        Harness {
+            sandbox,
+            http,
+            token,
+            dir,
+        }
+    }
+
+    async fn graph(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let url = format!(
+            "{}v1.0/{}",
+            self.sandbox.base_url(),
+            path.trim_start_matches('/')
+        );
+        let mut req = self.http.request(method, url).bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
+        (status, headers, json)
+    }
+
+    async fn control(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.http.request(
+            method,
+            format!("{}_sandbox/{path}", self.sandbox.base_url()),
+        );
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn stop(self) {
+        self.sandbox.shutdown().await;
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test]
+async fn group_to_team_over_https_with_knobs_and_faults() {
+    let h = Harness::start().await;
+    let (status, tuning) = h
+        .control(
+            "PATCH",
+            "tuning",
+            Some(json!({"teamReplicationMisses": 1, "teamProvisioningPolls": 1})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(tuning["teamReplicationMisses"], 1);
+    assert_eq!(tuning["teamProvisioningPolls"], 1);
+
+    let (status, _, user) = h
+        .graph(
+            "POST",
+            "users",
+            Some(json!({
+                "accountEnabled": true,
+                "displayName": "Owner",
+                "mailNickname": "owner",
+                "userPrincipalName": "owner@libertygoldsilver.com",
+                "passwordProfile": {"password": "Xw9!pLm2qR"}
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{user}");
+    let owner = user["id"].as_str().unwrap();
+
+    // A fault on the group-creation step.
+    h.control(
+        "POST",
+        "faults",
+        Some(json!({"method": "POST", "pathPrefix": "/v1.0/groups", "status": 503, "times": 1})),
+    )
+    .await;
+    let group = json!({
+        "displayName": "Flight 157",
+        "mailNickname": "flight157",
+        "groupTypes": ["Unified"],
+        "mailEnabled": true,
+        "securityEnabled": false,
+        "visibility": "Private",
+        "owners@odata.bind": [format!("https://graph.microsoft.com/v1.0/users/{owner}")],
+        "members@odata.bind": [format!("https://graph.microsoft.com/v1.0/users/{owner}")]
+    });
+    assert_eq!(h.graph("POST", "groups", Some(group.clone())).await.0, 503);
+    let (status, _, g) = h.graph("POST", "groups", Some(group)).await;
+    assert_eq!(status, 201, "{g}");
+    let gid = g["id"].as_str().unwrap().to_string();
+
+    let team = json!({
+        "template@odata.bind": "https://graph.microsoft.com/v1.0/teamsTemplates('standard')",
+        "group@odata.bind": format!("https://graph.microsoft.com/v1.0/groups('{gid}')")
+    });
+    // Replication miss, then a fault, then accepted.
+    let (status, _, body) = h.graph("POST", "teams", Some(team.clone())).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("NotFound"))
+    );
+    h.control(
+        "POST",
+        "faults",
+        Some(json!({"method": "POST", "pathPrefix": "/v1.0/teams", "status": 429, "retryAfter": 2, "times": 1})),
+    )
+    .await;
+    let (status, headers, _) = h.graph("POST", "teams", Some(team.clone())).await;
+    assert_eq!(
+        (status, headers["retry-after"].to_str().unwrap()),
+        (429, "2")
+    );
+    let (status, headers, body) = h.graph("POST", "teams", Some(team)).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body, Value::Null);
+    let location = headers["location"].to_str().unwrap().to_string();
+    assert_eq!(
+        headers["content-location"].to_str().unwrap(),
+        format!("/teams('{gid}')")
+    );
+
+    // Poll the Location as a client would (relative to the Graph root).
+    let (status, _, op) = h.graph("GET", &location, None).await;
+    assert_eq!((status, op["status"].as_str()), (200, Some("inProgress")));
+    // A fault on the polling step, then success.
+    h.control(
+        "POST",
+        "faults",
+        Some(json!({"method": "GET", "pathPrefix": "/v1.0/teams('", "status": 503, "times": 1})),
+    )
+    .await;
+    assert_eq!(h.graph("GET", &location, None).await.0, 503);
+    let (_, _, op) = h.graph("GET", &location, None).await;
+    assert_eq!(op["status"], "succeeded");
+
+    let (status, _, channel) = h
+        .graph(
+            "POST",
+            &format!("teams/{gid}/channels"),
+            Some(json!({"displayName": "Announcements", "membershipType": "standard"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{channel}");
+
+    let (_, state) = h.control("GET", "state", None).await;
+    assert_eq!(state["groups"][0]["id"], gid.as_str());
+    assert_eq!(state["deletedGroups"], json!([]));
+    assert_eq!(state["teams"][0]["provisioned"], true);
+    let names: Vec<&str> = state["teams"][0]["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["displayName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["General", "Announcements"]);
+
+    assert_eq!(
+        h.graph("DELETE", &format!("groups/{gid}"), None).await.0,
+        204
+    );
+    let (_, state) = h.control("GET", "state", None).await;
+    assert_eq!(state["teams"], json!([]));
+    assert_eq!(state["deletedGroups"][0]["id"], gid.as_str());
+    h.stop().await;
+}
