@@ -61,8 +61,17 @@ fn main() {
         "/// Plugins built from this repository and embedded in the binary.\n\
          pub const BUNDLED: &[BundledPlugin] = &[\n",
     );
+    let members = workspace_members(&plugins);
     for dir in plugin_dirs(&plugins) {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        // A crate joins the build (and the binary) by being a member of the
+        // plugin workspace; one still being written may sit beside it.
+        if !members.iter().any(|m| m == &name) {
+            println!(
+                "cargo:warning=plugins/{name} has a manifest but is not a workspace member; not bundled"
+            );
+            continue;
+        }
         let wasm = artifacts.join(format!("{}.wasm", name.replace('-', "_")));
         let manifest = dir.join("manifest.toml");
         assert!(wasm.exists(), "plugin {name} built no {}", wasm.display());
@@ -93,6 +102,20 @@ fn main() {
             );
         }
     }
+}
+
+/// The `members` of the plugin workspace, as written (globs unexpanded).
+fn workspace_members(plugins: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(plugins.join("Cargo.toml")).unwrap();
+    let Some(start) = text.find("members") else {
+        return Vec::new();
+    };
+    let list = &text[start..];
+    let list = &list[list.find('[').unwrap() + 1..list.find(']').unwrap()];
+    list.split(',')
+        .map(|m| m.trim().trim_matches('"').to_string())
+        .filter(|m| !m.is_empty())
+        .collect()
 }
 
 /// Plugin crates: folders with a manifest.toml, watched for changes.

@@ -45,7 +45,9 @@ struct Connectivity {
 pub struct App {
     pub config: Config,
     pub runtime: Runtime,
-    pub registry: Registry,
+    registry: std::sync::RwLock<Arc<Registry>>,
+    /// What the plugin directory and approvals looked like at the last load.
+    plugin_stamp: Mutex<String>,
     pub tenant: Option<Tenant>,
     upstream: Option<Arc<Upstream>>,
     sandbox: Option<m365_sandbox::Sandbox>,
@@ -71,6 +73,7 @@ impl App {
         let mut sandbox = None;
         let mut upstream = None;
         let mut tenant = None;
+        let mut manifests = None;
         if connect && !config.sandbox {
             // Missing credentials are the first thing to tell a new user.
             live_auth(&config)?;
@@ -94,15 +97,46 @@ impl App {
                 mode: if config.sandbox { "sandbox" } else { "live" },
             });
             let client = auth_config.http.clone();
+            manifests = Some(crate::caps::addin_manifest::ManifestFetcher {
+                client: client.clone(),
+                only_authority: sandbox.as_ref().map(|sb: &m365_sandbox::Sandbox| {
+                    let u = sb.base_url();
+                    format!(
+                        "{}:{}",
+                        u.host_str().unwrap_or(""),
+                        u.port_or_known_default().unwrap_or(443)
+                    )
+                }),
+            });
             let auth = Arc::new(Auth::new(auth_config)?);
             let limiter = RateLimiter::new(
                 config
                     .rate_limit_enabled
                     .then_some(config.max_requests_per_minute),
             );
+            let exchange_base = if config.sandbox {
+                graph_base.clone()
+            } else {
+                url::Url::parse(&format!(
+                    "{}/",
+                    config.exchange_endpoint.trim_end_matches('/')
+                ))
+                .map_err(|e| {
+                    CodedError::new(
+                        ErrorCode::Input001,
+                        format!("M365_EXCHANGE_ENDPOINT is not a URL ({e})."),
+                    )
+                })?
+            };
+            let tenant_id = tenant
+                .as_ref()
+                .map(|t| t.tenant_id.clone())
+                .unwrap_or_default();
             upstream = Some(Arc::new(Upstream::new(
                 client,
                 graph_base,
+                exchange_base,
+                tenant_id,
                 auth,
                 limiter,
                 config.retry_base,
@@ -111,15 +145,18 @@ impl App {
         let runtime = Runtime::new(
             config.cache_dir.join("compiled"),
             config.limits,
-            upstream.clone(),
-            db.clone(),
-            (
-                config.sandbox,
-                tenant
-                    .as_ref()
-                    .map(|t| t.tenant_id.clone())
-                    .unwrap_or_default(),
-            ),
+            crate::plugins::runtime::Services {
+                upstream: upstream.clone(),
+                db: db.clone(),
+                manifests,
+                tenant: (
+                    config.sandbox,
+                    tenant
+                        .as_ref()
+                        .map(|t| t.tenant_id.clone())
+                        .unwrap_or_default(),
+                ),
+            },
         )
         .map_err(|e| {
             CodedError::new(
@@ -127,11 +164,18 @@ impl App {
                 format!("The plugin runtime could not start: {e}"),
             )
         })?;
-        let registry = Registry::load(&runtime, &config.plugin_dir).await;
+        // `tools` runs without a tenant, but reads approvals when it can.
+        let approvals = match &db {
+            Some(db) => Some(db.clone()),
+            None => crate::database::open(&config).ok().map(|(db, _)| db),
+        };
+        let plugin_stamp = plugin_stamp(&config.plugin_dir, approvals.as_ref());
+        let registry = Registry::load(&runtime, &config.plugin_dir, approvals.as_ref()).await;
         Ok(App {
             config,
             runtime,
-            registry,
+            registry: std::sync::RwLock::new(Arc::new(registry)),
+            plugin_stamp: Mutex::new(plugin_stamp),
             tenant,
             upstream,
             sandbox,
@@ -140,6 +184,55 @@ impl App {
             db_key,
             chain: Default::default(),
         })
+    }
+
+    /// The plugins as now loaded. A call holds on to the registry it started
+    /// with, so a plugin swapped meanwhile finishes on its old version.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Loads the plugins again if the plugin directory or the approvals
+    /// changed since the last load; true if the tools or resources changed.
+    pub async fn reload_plugins_if_changed(&self) -> bool {
+        let stamp = plugin_stamp(&self.config.plugin_dir, self.db.as_ref());
+        if *self.plugin_stamp.lock().unwrap() == stamp {
+            return false;
+        }
+        let fresh = Registry::load(&self.runtime, &self.config.plugin_dir, self.db.as_ref()).await;
+        *self.plugin_stamp.lock().unwrap() = stamp;
+        let before = self.registry();
+        let changed = summary(&before) != summary(&fresh);
+        *self.registry.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+        if changed {
+            let now = self.registry();
+            tracing::info!(
+                plugins = now.plugins.len(),
+                tools = now.tools.len(),
+                not_loaded = now.problems.len(),
+                "plugins reloaded"
+            );
+        }
+        changed
+    }
+
+    /// The application permissions the app's tokens carry, for Graph and for
+    /// Exchange (read from the tokens' `roles` claims).
+    pub async fn granted_roles(&self) -> Result<(Vec<String>, Vec<String>), CodedError> {
+        let upstream = self.upstream.as_ref().ok_or_else(|| {
+            CodedError::new(ErrorCode::Auth001, "No tenant connection in this mode.")
+        })?;
+        let graph = upstream.auth().token(crate::auth::GRAPH_SCOPE).await?;
+        let exchange = upstream
+            .auth()
+            .token(crate::auth::EXCHANGE_SCOPE)
+            .await
+            .map(|t| crate::permissions::token_roles(t.expose()))
+            .unwrap_or_default();
+        Ok((crate::permissions::token_roles(graph.expose()), exchange))
     }
 
     /// The key the database was opened with (for `db backup`).
@@ -218,7 +311,8 @@ impl App {
             arguments: crate::secret::redact_json(&args, &[]),
             requests: Vec::new(),
         };
-        let Some(entry) = self.registry.tools.get(name) else {
+        let registry = self.registry();
+        let Some(entry) = registry.tools.get(name) else {
             ran.result = Err(CodedError::new(
                 ErrorCode::Input001,
                 format!(
@@ -237,7 +331,7 @@ impl App {
             ran.result = Err(e);
             return ran;
         }
-        let plugin = &self.registry.plugins[&entry.plugin];
+        let plugin = &registry.plugins[&entry.plugin];
         let approval = match (&self.db, self.config.enable_confirmation) {
             (Some(db), true) => Some(Arc::new(confirm::Approval::new(
                 db.clone(),
@@ -323,7 +417,8 @@ impl App {
 
     pub async fn list_resources(&self) -> Vec<Resource> {
         let mut out = Vec::new();
-        for p in self.registry.plugins.values() {
+        let registry = self.registry();
+        for p in registry.plugins.values() {
             let call = Arc::new(CallCtx::new(
                 &p.name,
                 "list-resources",
@@ -343,7 +438,8 @@ impl App {
         if uri == "m365://health" {
             return Ok(("application/json".into(), self.health().await.to_string()));
         }
-        let plugin = self.registry.plugin_for_uri(uri).ok_or_else(|| {
+        let registry = self.registry();
+        let plugin = registry.plugin_for_uri(uri).ok_or_else(|| {
             CodedError::new(ErrorCode::Input001, format!("No resource matches {uri:?}. List resources and resource templates to see what can be read."))
         })?;
         let started = std::time::Instant::now();
@@ -389,7 +485,7 @@ impl App {
             .unwrap_or_default();
         let conn = self.connectivity.lock().unwrap().clone();
         let plugins: Vec<Value> = self
-            .registry
+            .registry()
             .plugins
             .values()
             .map(|p| json!({"name": p.name, "version": p.version, "source": p.source, "digest": p.digest, "tools": p.info.tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>()}))
@@ -412,7 +508,8 @@ impl App {
             ),
         };
         let store_ok = database["status"] == "ok" && chain["status"] == "verified";
-        let healthy = conn.graph_api_connected && self.registry.problems.is_empty() && store_ok;
+        let registry = self.registry();
+        let healthy = conn.graph_api_connected && registry.problems.is_empty() && store_ok;
         json!({
             "status": if healthy { "healthy" } else if conn.graph_api_connected && store_ok { "degraded" } else { "unhealthy" },
             "authenticated": auth.authenticated,
@@ -421,7 +518,7 @@ impl App {
             "lastError": conn.last_error.or(auth.last_error),
             "tenant": self.tenant,
             "plugins": plugins,
-            "pluginsNotLoaded": self.registry.problems,
+            "pluginsNotLoaded": registry.problems,
             "database": database,
             "auditChain": chain,
             "version": env!("CARGO_PKG_VERSION"),
@@ -449,6 +546,7 @@ impl App {
         }
         let call = CallCtx::new("host", "health", deadline(Duration::from_secs(30)), None);
         let req = UpstreamRequest {
+            service: crate::caps::upstream::Service::Graph,
             method: http::Method::GET,
             path_and_query: "/v1.0/organization?$select=id".into(),
             headers: http::HeaderMap::new(),
@@ -468,6 +566,52 @@ impl App {
             last_error: err,
         };
     }
+}
+
+/// What the clients see of a registry: each plugin's version and digest,
+/// and which tools and resource templates exist.
+fn summary(r: &Registry) -> Vec<String> {
+    r.plugins
+        .values()
+        .map(|p| format!("{}@{}#{}", p.name, p.version, p.digest))
+        .chain(r.tools.keys().cloned())
+        .collect()
+}
+
+/// Sizes and modification times of everything in the plugin directory, and
+/// the approvals: when this changes, the plugins are loaded again.
+fn plugin_stamp(dir: &std::path::Path, db: Option<&Database>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(dir)
+        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    dirs.sort();
+    for d in dirs {
+        let mut files: Vec<_> = std::fs::read_dir(&d)
+            .map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        for f in files {
+            if let Ok(m) = std::fs::metadata(&f) {
+                let mtime = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0);
+                let _ = writeln!(out, "{} {} {mtime}", f.display(), m.len());
+            }
+        }
+    }
+    if let Some(db) = db {
+        let _ = write!(
+            out,
+            "approvals {}",
+            db.approvals_stamp().unwrap_or_default()
+        );
+    }
+    out
 }
 
 fn live_auth(
@@ -548,7 +692,17 @@ async fn start_sandbox(
             client_id: client_id.clone(),
             client_secret,
             certificate_pem,
-            roles: m365_sandbox::AppRegistration::default_roles(),
+            // M365_SANDBOX_APP_ROLES lets a test (or a curious admin) see
+            // what happens when the app lacks a permission.
+            roles: std::env::var("M365_SANDBOX_APP_ROLES")
+                .ok()
+                .map(|r| {
+                    r.split(',')
+                        .map(|x| x.trim().to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect()
+                })
+                .unwrap_or_else(m365_sandbox::AppRegistration::default_roles),
         },
         tuning: m365_sandbox::Tuning::from_env(),
     })

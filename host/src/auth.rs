@@ -20,6 +20,8 @@ use azure_identity::{
 use std::sync::{Arc, Mutex};
 
 pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+/// Exchange Online's admin API (app permission Exchange.ManageAsApp).
+pub const EXCHANGE_SCOPE: &str = "https://outlook.office365.com/.default";
 
 /// Everything needed to build a credential.
 #[derive(Clone, Debug)]

@@ -40,6 +40,8 @@ pub struct Config {
     pub rate_limit_enabled: bool,
     pub max_requests_per_minute: u32,
     pub graph_endpoint: String,
+    /// Exchange Online's admin API root (M365_EXCHANGE_ENDPOINT).
+    pub exchange_endpoint: String,
     /// First backoff between upstream retries; doubles per attempt.
     pub retry_base: std::time::Duration,
     pub limits: CallLimits,
@@ -133,6 +135,8 @@ impl Config {
             max_requests_per_minute: number("MAX_REQUESTS_PER_MINUTE", 60u32).max(1),
             graph_endpoint: var("M365_GRAPH_ENDPOINT")
                 .unwrap_or_else(|| "https://graph.microsoft.com".into()),
+            exchange_endpoint: var("M365_EXCHANGE_ENDPOINT")
+                .unwrap_or_else(|| "https://outlook.office365.com".into()),
             retry_base: std::time::Duration::from_millis(number("M365_RETRY_BASE_MS", 1000u64)),
             limits: CallLimits {
                 memory_bytes: number("M365_PLUGIN_MEMORY_MB", 256usize) * 1024 * 1024,

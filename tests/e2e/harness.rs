@@ -76,6 +76,8 @@ pub struct TestClient {
     pub asked: Arc<Mutex<Vec<String>>>,
     /// Every progress notification received, in arrival order.
     pub progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+    /// How many `notifications/tools/list_changed` arrived.
+    pub tools_changed: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl ClientHandler for TestClient {
@@ -111,6 +113,11 @@ impl ClientHandler for TestClient {
         _context: NotificationContext<RoleClient>,
     ) {
         self.progress.lock().unwrap().push(params);
+    }
+
+    async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.tools_changed
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -176,6 +183,11 @@ impl Server {
                 env!("M365_TEST_PLUGIN_SNOOP_MANIFEST"),
                 None,
             );
+        }
+        for (wanted, name) in [(opts.probe, "probe"), (opts.snoop, "snoop")] {
+            if wanted {
+                approve(dir.path(), &dir.path().join("plugins").join(name)).await;
+            }
         }
         let mut cmd = base_command(dir.path());
         cmd.args(["serve", "--sandbox"]);
@@ -353,6 +365,30 @@ impl Server {
 pub fn outputs(dir: &Path) -> (String, String, String) {
     let read = |n: &str| std::fs::read_to_string(dir.join(n)).unwrap_or_default();
     (read("stderr.log"), read("server.log"), read("results.log"))
+}
+
+/// Approves the plugin in `plugin` (`plugins add --yes`), as an
+/// administrator would before the server loads it.
+pub async fn approve(dir: &Path, plugin: &Path) {
+    let out = cli(
+        dir,
+        &[
+            "plugins",
+            "add",
+            plugin.to_str().unwrap(),
+            "--yes",
+            "--sandbox",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        out.code,
+        Some(0),
+        "plugins add {}: {}",
+        plugin.display(),
+        out.stderr
+    );
 }
 
 /// Runs `m365-admin ARGS` (not serve) on the data directory `dir`.

@@ -5,10 +5,13 @@ mod harness;
 
 mod audit;
 mod confirm;
+mod doctor;
 mod gate;
+mod plugins;
 mod retry;
 mod secrets;
 mod startup;
 mod store;
+mod teams;
 mod templates;
 mod users;

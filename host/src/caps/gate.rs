@@ -1,13 +1,15 @@
 //! The capability gate: the `send_request` hook of wasmtime-wasi-http, the one
 //! place a plugin's network request is judged. Only `https://graph.microsoft.com`
 //! is reachable, only with a method and path the plugin's grants allow (each
-//! request inside a `$batch` too), and never with the plugin's own
+//! request inside a `$batch` too), and Exchange Online's admin API
+//! (`https://outlook.office365.com/adminapi/beta/{tenant}/InvokeCommand`) only
+//! for this tenant and the cmdlets granted; never with the plugin's own
 //! `Authorization` or `Host`. A refusal is `HttpRequestDenied` to the guest
 //! and a PLUGIN_001 naming what was missing to the caller.
 
 use super::call::CallCtx;
 use super::grants::{GraphPolicy, normalize_path};
-use super::upstream::{MAX_BODY, Upstream, UpstreamRequest};
+use super::upstream::{MAX_BODY, Service, Upstream, UpstreamRequest};
 use crate::errors::{CodedError, ErrorCode};
 use http::{HeaderName, Method, header};
 use http_body_util::{BodyExt, Full, Limited};
@@ -17,6 +19,7 @@ use wasmtime_wasi_http::{
 };
 
 pub const GRAPH_AUTHORITY: &str = "graph.microsoft.com";
+pub const EXCHANGE_AUTHORITY: &str = "outlook.office365.com";
 /// Marks a POST the plugin made safe to retry; stripped before sending.
 pub const RETRY_SAFE_HEADER: &str = "x-m365-retry-safe";
 /// Graph's documented limit on requests in one `$batch`.
@@ -25,6 +28,8 @@ const MAX_BATCH: usize = 20;
 pub struct Gate {
     pub upstream: Option<Arc<Upstream>>,
     pub policy: Arc<GraphPolicy>,
+    /// Granted Exchange cmdlets, lower-cased.
+    pub exchange: Arc<Vec<String>>,
     pub call: Arc<CallCtx>,
 }
 
@@ -42,6 +47,46 @@ impl Gate {
         Box::new(async { Err(HttpError::HttpRequestDenied) })
     }
 
+    /// Checks an Exchange request's method and path: a POST to this tenant's
+    /// InvokeCommand, nothing else. The cmdlet is judged once the body is in.
+    fn judge_exchange(&self, method: &Method, uri: &http::Uri) -> Result<(), String> {
+        // One exact path, compared as sent: nothing to normalise, nothing to
+        // smuggle through encodings.
+        let tenant = self.upstream.as_ref().map(|u| u.tenant_id()).unwrap_or("");
+        let ok = *method == Method::POST
+            && uri.query().is_none()
+            && !tenant.is_empty()
+            && uri
+                .path()
+                .eq_ignore_ascii_case(&format!("/adminapi/beta/{tenant}/InvokeCommand"));
+        if !ok {
+            return Err(format!(
+                "Exchange Online is reachable only as `POST /adminapi/beta/{{tenant}}/InvokeCommand` for this tenant, not `{method} {}`.",
+                uri.path()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The cmdlet an InvokeCommand body runs, if the plugin was granted it.
+    fn judge_cmdlet(&self, body: &[u8]) -> Result<String, String> {
+        let v: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|_| "its Exchange request body is not JSON.".to_string())?;
+        let input = &v["CmdletInput"];
+        let cmdlet = input["CmdletName"]
+            .as_str()
+            .ok_or("its Exchange request has no CmdletInput.CmdletName.")?;
+        if !(input["Parameters"].is_object() || input["Parameters"].is_null()) {
+            return Err("its Exchange request's Parameters is not an object.".into());
+        }
+        if !self.exchange.contains(&cmdlet.to_ascii_lowercase()) {
+            return Err(format!(
+                "its manifest grants no Exchange cmdlet `{cmdlet}`; add it under [grants] exchange and approve it to allow this request."
+            ));
+        }
+        Ok(cmdlet.to_string())
+    }
+
     /// Checks scheme, authority, method and path; returns the path's
     /// normalised form or the sentence saying what is missing.
     fn judge(&self, method: &Method, uri: &http::Uri) -> Result<(), String> {
@@ -52,9 +97,12 @@ impl Gate {
             ));
         }
         let authority = uri.authority().map(|a| a.as_str()).unwrap_or("");
+        if authority.eq_ignore_ascii_case(EXCHANGE_AUTHORITY) {
+            return self.judge_exchange(method, uri);
+        }
         if !authority.eq_ignore_ascii_case(GRAPH_AUTHORITY) {
             return Err(format!(
-                "host {authority:?} is not granted; a plugin may reach only {GRAPH_AUTHORITY}."
+                "host {authority:?} is not granted; a plugin may reach only {GRAPH_AUTHORITY} (and {EXCHANGE_AUTHORITY} for granted cmdlets)."
             ));
         }
         let segments = normalize_path(uri.path()).map_err(|e| format!("{} ({e}).", uri.path()))?;
@@ -132,11 +180,16 @@ impl WasiHttpHooks for Gate {
             return self.deny(why);
         }
         let is_batch = parts.uri.path().eq_ignore_ascii_case("/v1.0/$batch");
+        let is_exchange = parts
+            .uri
+            .authority()
+            .is_some_and(|a| a.as_str().eq_ignore_ascii_case(EXCHANGE_AUTHORITY));
         let Some(upstream) = self.upstream.clone() else {
             return self.deny("this command runs without a tenant connection.".into());
         };
         let call = self.call.clone();
         let policy = self.policy.clone();
+        let exchange = self.exchange.clone();
         Box::new(async move {
             let body = match Limited::new(body, MAX_BODY).collect().await {
                 Ok(b) => b.to_bytes(),
@@ -152,17 +205,27 @@ impl WasiHttpHooks for Gate {
                     return Err(HttpError::HttpRequestBodySize(None));
                 }
             };
-            if is_batch {
-                let gate = Gate {
-                    upstream: None,
-                    policy,
-                    call: call.clone(),
-                };
-                if let Err(why) = gate.judge_batch(&body) {
-                    let _ = Box::into_pin(gate.deny(why)).await;
-                    return Err(HttpError::HttpRequestDenied);
-                }
+            let gate = Gate {
+                upstream: None,
+                policy,
+                exchange,
+                call: call.clone(),
+            };
+            if is_batch && let Err(why) = gate.judge_batch(&body) {
+                let _ = Box::into_pin(gate.deny(why)).await;
+                return Err(HttpError::HttpRequestDenied);
             }
+            let service = if is_exchange {
+                match gate.judge_cmdlet(&body) {
+                    Ok(cmdlet) => Service::Exchange { cmdlet },
+                    Err(why) => {
+                        let _ = Box::into_pin(gate.deny(why)).await;
+                        return Err(HttpError::HttpRequestDenied);
+                    }
+                }
+            } else {
+                Service::Graph
+            };
             let retry_safe = parts
                 .headers
                 .get(RETRY_SAFE_HEADER)
@@ -173,6 +236,7 @@ impl WasiHttpHooks for Gate {
                 .map(|p| p.as_str().to_string())
                 .unwrap_or_default();
             let req = UpstreamRequest {
+                service,
                 method: parts.method,
                 path_and_query,
                 headers: parts.headers,

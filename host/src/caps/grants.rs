@@ -33,6 +33,8 @@ pub enum GrantError {
     Method(String),
     #[error("grant {0:?}: `**` may only be the last segment and no segment may be empty")]
     Pattern(String),
+    #[error("exchange grant {0:?} must be a cmdlet name such as \"Get-Mailbox\"")]
+    Cmdlet(String),
 }
 
 const METHODS: [&str; 5] = ["GET", "POST", "PATCH", "PUT", "DELETE"];

@@ -1,6 +1,8 @@
 //! Capabilities the host grants plugins: the gated network (grants, gate,
-//! upstream sending, rate limit) and the per-call record of what happened.
+//! upstream sending, rate limit), add-in manifests fetched and checked, and
+//! the per-call record of what happened.
 
+pub mod addin_manifest;
 pub mod call;
 pub mod gate;
 pub mod grants;

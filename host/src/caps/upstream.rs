@@ -1,5 +1,6 @@
-//! Sends a gated request to Graph on a plugin's behalf: the shared rate
-//! limit, the bearer token (a plugin never sees it), and the retry policy of
+//! Sends a gated request to Graph or Exchange Online on a plugin's behalf:
+//! the shared rate limit, the bearer token for the service (a plugin never
+//! sees it), and the retry policy of
 //! ARCHITECTURE.md §3 — 429 for any method (Graph throttles before it acts),
 //! 503/504 and connection failures only where a retry cannot create a
 //! duplicate (GET, PUT, DELETE, PATCH of properties, or a POST the plugin
@@ -8,7 +9,7 @@
 
 use super::call::{CallCtx, RequestRecord};
 use super::ratelimit::RateLimiter;
-use crate::auth::{Auth, GRAPH_SCOPE};
+use crate::auth::{Auth, EXCHANGE_SCOPE, GRAPH_SCOPE};
 use crate::errors::{CodedError, ErrorCode};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -31,9 +32,30 @@ const FORWARDED: [&str; 7] = [
     "if-none-match",
 ];
 
+/// Which Microsoft service a request goes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Service {
+    Graph,
+    /// Exchange Online's admin REST API; the cmdlet the request invokes.
+    Exchange {
+        cmdlet: String,
+    },
+}
+
+impl Service {
+    fn name(&self) -> &'static str {
+        match self {
+            Service::Graph => "Microsoft Graph",
+            Service::Exchange { .. } => "Exchange Online",
+        }
+    }
+}
+
 pub struct UpstreamRequest {
+    pub service: Service,
     pub method: Method,
-    /// Starts with `/v1.0/`; may carry a query.
+    /// Graph: starts with `/v1.0/`; may carry a query. Exchange: the
+    /// InvokeCommand path.
     pub path_and_query: String,
     pub headers: HeaderMap,
     pub body: Bytes,
@@ -49,15 +71,20 @@ pub struct UpstreamResponse {
 pub struct Upstream {
     client: reqwest::Client,
     graph_base: url::Url,
+    exchange_base: url::Url,
+    tenant_id: String,
     auth: Arc<Auth>,
     limiter: RateLimiter,
     retry_base: Duration,
 }
 
 impl Upstream {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         client: reqwest::Client,
         graph_base: url::Url,
+        exchange_base: url::Url,
+        tenant_id: String,
         auth: Arc<Auth>,
         limiter: RateLimiter,
         retry_base: Duration,
@@ -65,6 +92,8 @@ impl Upstream {
         Upstream {
             client,
             graph_base,
+            exchange_base,
+            tenant_id,
             auth,
             limiter,
             retry_base,
@@ -75,6 +104,11 @@ impl Upstream {
         &self.auth
     }
 
+    /// The tenant whose Exchange organisation requests may address.
+    pub fn tenant_id(&self) -> &str {
+        &self.tenant_id
+    }
+
     /// Sends `req`, retrying as the policy allows. `Err` means no response
     /// could be had; the reason is also recorded on `call`.
     pub async fn send(
@@ -83,23 +117,43 @@ impl Upstream {
         call: &CallCtx,
     ) -> Result<UpstreamResponse, CodedError> {
         let started = Instant::now();
-        let path = req
-            .path_and_query
-            .split('?')
-            .next()
-            .unwrap_or("")
-            .to_string();
-        let idempotent = matches!(
-            req.method,
-            Method::GET
-                | Method::HEAD
-                | Method::PUT
-                | Method::DELETE
-                | Method::PATCH
-                | Method::OPTIONS
-        ) || req.retry_safe;
-        let url = self
-            .graph_base
+        let service = req.service.name();
+        let unreachable_code = match req.service {
+            Service::Graph => ErrorCode::Graph001,
+            Service::Exchange { .. } => ErrorCode::Exo001,
+        };
+        let (path, idempotent, base, scope) = match &req.service {
+            Service::Graph => (
+                req.path_and_query
+                    .split('?')
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+                matches!(
+                    req.method,
+                    Method::GET
+                        | Method::HEAD
+                        | Method::PUT
+                        | Method::DELETE
+                        | Method::PATCH
+                        | Method::OPTIONS
+                ) || req.retry_safe,
+                &self.graph_base,
+                GRAPH_SCOPE,
+            ),
+            Service::Exchange { cmdlet } => {
+                // Reading or setting a value twice does no harm; creating
+                // does (New-*), so only those are never repeated.
+                let verb = cmdlet.split('-').next().unwrap_or("").to_ascii_lowercase();
+                (
+                    format!("exchange/{cmdlet}"),
+                    matches!(verb.as_str(), "get" | "set" | "test") || req.retry_safe,
+                    &self.exchange_base,
+                    EXCHANGE_SCOPE,
+                )
+            }
+        };
+        let url = base
             .join(req.path_and_query.trim_start_matches('/'))
             .map_err(|e| {
                 CodedError::new(
@@ -125,7 +179,7 @@ impl Upstream {
         let outcome = loop {
             attempts += 1;
             self.limiter.acquire().await;
-            let token = match self.auth.token(GRAPH_SCOPE).await {
+            let token = match self.auth.token(scope).await {
                 Ok(t) => t,
                 Err(e) => break Err(e),
             };
@@ -158,7 +212,7 @@ impl Upstream {
                     if status == 401 && refreshed && is_expired_token(&body) {
                         call.host_error(CodedError::new(
                             ErrorCode::Auth002,
-                            "Graph rejected the access token as expired even after it was refreshed. Check the machine's clock and the app registration, then try again.",
+                            format!("{service} rejected the access token as expired even after it was refreshed. Check the machine's clock and the app registration, then try again."),
                         ));
                     }
                     let retry_after = retry_after(&resp_headers);
@@ -166,12 +220,12 @@ impl Upstream {
                     if !retryable || attempts >= MAX_ATTEMPTS {
                         if retryable {
                             call.retry_note(format!(
-                                "The host tried {attempts} times; Graph answered HTTP {status} each time."
+                                "The host tried {attempts} times; {service} answered HTTP {status} each time."
                             ));
                             if status == 429 {
                                 call.host_error(CodedError::new(
                                     ErrorCode::Rate001,
-                                    format!("Graph is throttling this app (HTTP 429 on {attempts} attempts). Wait {} seconds and try again.", retry_after.map_or(60, |d| d.as_secs())),
+                                    format!("{service} is throttling this app (HTTP 429 on {attempts} attempts). Wait {} seconds and try again.", retry_after.map_or(60, |d| d.as_secs())),
                                 ));
                             }
                         }
@@ -192,9 +246,9 @@ impl Upstream {
                     let reason = crate::secret::redact(&e.without_url().to_string());
                     if !idempotent || attempts >= MAX_ATTEMPTS {
                         break Err(CodedError::new(
-                            ErrorCode::Graph001,
+                            unreachable_code,
                             format!(
-                                "Could not reach Microsoft Graph after {attempts} attempt(s): {reason}. Check the network and try again."
+                                "Could not reach {service} after {attempts} attempt(s): {reason}. Check the network and try again."
                             ),
                         ));
                     }
@@ -204,7 +258,9 @@ impl Upstream {
             if Instant::now() + retry_wait >= call.deadline {
                 break Err(CodedError::new(
                     ErrorCode::Rate001,
-                    "Graph asked to wait longer than this call may run. Try again later.",
+                    format!(
+                        "{service} asked to wait longer than this call may run. Try again later."
+                    ),
                 ));
             }
             tokio::time::sleep(retry_wait).await;

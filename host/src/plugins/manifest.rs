@@ -29,6 +29,12 @@ pub struct Grants {
     /// Documents and logs of the plugin's own in the host's database.
     #[serde(default)]
     pub store: bool,
+    /// Exchange Online cmdlets, by name (`Get-Mailbox`).
+    #[serde(default)]
+    pub exchange: Vec<String>,
+    /// Outlook add-in manifests fetched and checked by the host.
+    #[serde(default, rename = "addin-manifests")]
+    pub addin_manifests: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +64,9 @@ pub enum ManifestError {
 pub struct Policy {
     pub graph: GraphPolicy,
     pub store: bool,
+    /// Granted cmdlet names, lower-cased.
+    pub exchange: Vec<String>,
+    pub addin_manifests: bool,
 }
 
 impl Manifest {
@@ -92,10 +101,61 @@ impl Manifest {
                 name: self.name.clone(),
                 source,
             })?;
+        let mut exchange = Vec::new();
+        for cmdlet in &self.grants.exchange {
+            let ok = cmdlet.split_once('-').is_some_and(|(verb, noun)| {
+                !verb.is_empty()
+                    && !noun.is_empty()
+                    && cmdlet
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+            if !ok {
+                return Err(ManifestError::Grant {
+                    name: self.name.clone(),
+                    source: GrantError::Cmdlet(cmdlet.clone()),
+                });
+            }
+            exchange.push(cmdlet.to_ascii_lowercase());
+        }
         Ok(Policy {
             graph,
             store: self.grants.store,
+            exchange,
+            addin_manifests: self.grants.addin_manifests,
         })
+    }
+
+    /// Every grant in one normalised form, for approval records and display:
+    /// `graph:GET /users/*`, `exchange:get-mailbox`, `store`, `addin-manifests`.
+    pub fn grant_list(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .grants
+            .graph
+            .iter()
+            .map(|g| {
+                let g = g.split_whitespace().collect::<Vec<_>>().join(" ");
+                match g.split_once(' ') {
+                    Some((m, p)) => format!("graph:{} {p}", m.to_ascii_uppercase()),
+                    None => format!("graph:{g}"),
+                }
+            })
+            .chain(
+                self.grants
+                    .exchange
+                    .iter()
+                    .map(|c| format!("exchange:{}", c.to_ascii_lowercase())),
+            )
+            .collect();
+        if self.grants.store {
+            out.push("store".into());
+        }
+        if self.grants.addin_manifests {
+            out.push("addin-manifests".into());
+        }
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Refuses a component whose digest differs from the one declared.
@@ -154,6 +214,10 @@ graph = ["GET /users/*"]
         assert!(Manifest::parse(&GOOD.replace("\"users\"", "\"Users!\"")).is_err());
         assert!(Manifest::parse(&format!("{GOOD}\nextra = 1")).is_err());
         let m = Manifest::parse(&GOOD.replace("GET /users/*", "GET users")).unwrap();
+        assert!(m.policy().is_err());
+        let m = Manifest::parse(&format!("{GOOD}exchange = [\"Get-Mailbox\"]")).unwrap();
+        assert_eq!(m.policy().unwrap().exchange, ["get-mailbox"]);
+        let m = Manifest::parse(&format!("{GOOD}exchange = [\"Get Mailbox; rm\"]")).unwrap();
         assert!(m.policy().is_err());
         let m = Manifest::parse(&GOOD.replace("[grants]", "sha256 = \"ab\"\n[grants]")).unwrap();
         assert!(m.check_digest("cd").is_err());

@@ -7,6 +7,7 @@
 use super::manifest::Manifest;
 use super::runtime::{PluginInfo, Prepared, Runtime};
 use super::validate::ArgumentValidator;
+use crate::store::Database;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -56,10 +57,19 @@ struct Candidate {
     source: String,
     manifest: String,
     wasm: Result<Vec<u8>, String>,
+    /// From the plugin directory: loads only as approved. Bundled plugins
+    /// were approved by building them into the host.
+    needs_approval: bool,
 }
 
 impl Registry {
-    pub async fn load(runtime: &Runtime, plugin_dir: &Path) -> Registry {
+    /// Loads the bundled plugins and those in `plugin_dir` that `approvals`
+    /// approved with this digest and at least these grants.
+    pub async fn load(
+        runtime: &Runtime,
+        plugin_dir: &Path,
+        approvals: Option<&Database>,
+    ) -> Registry {
         let mut candidates: BTreeMap<String, Candidate> = BTreeMap::new();
         for b in BUNDLED {
             candidates.insert(
@@ -68,6 +78,7 @@ impl Registry {
                     source: "bundled".into(),
                     manifest: b.manifest.into(),
                     wasm: Ok(b.wasm.to_vec()),
+                    needs_approval: false,
                 },
             );
         }
@@ -103,11 +114,12 @@ impl Registry {
                     source,
                     manifest: text,
                     wasm,
+                    needs_approval: true,
                 },
             );
         }
         for (_, c) in candidates {
-            if let Err(reason) = reg.add(runtime, &c).await {
+            if let Err(reason) = reg.add(runtime, &c, approvals).await {
                 reg.problem(&c.source, reason);
             }
         }
@@ -122,12 +134,20 @@ impl Registry {
         });
     }
 
-    async fn add(&mut self, runtime: &Runtime, c: &Candidate) -> Result<(), String> {
+    async fn add(
+        &mut self,
+        runtime: &Runtime,
+        c: &Candidate,
+        approvals: Option<&Database>,
+    ) -> Result<(), String> {
         let manifest = Manifest::parse(&c.manifest).map_err(|e| e.to_string())?;
         let wasm = c.wasm.as_ref().map_err(Clone::clone)?;
         let digest = hex::encode(Sha256::digest(wasm));
         manifest.check_digest(&digest).map_err(|e| e.to_string())?;
         let policy = manifest.policy().map_err(|e| e.to_string())?;
+        if c.needs_approval {
+            check_approval(&manifest, &digest, &c.source, approvals)?;
+        }
         let prepared = runtime
             .prepare(&digest, wasm, policy)
             .map_err(|e| format!("not a loadable plugin component: {e:#}"))?;
@@ -193,7 +213,7 @@ impl Registry {
                 version: manifest.version.clone(),
                 source: c.source.clone(),
                 digest,
-                grants: manifest.grants.graph.clone(),
+                grants: manifest.grant_list(),
                 prepared,
                 info,
             },
@@ -210,6 +230,42 @@ impl Registry {
                 .any(|t| template_matches(&t.uri_template, uri))
         })
     }
+}
+
+/// A plugin from the plugin directory loads only with the digest and within
+/// the grants an administrator approved.
+fn check_approval(
+    manifest: &Manifest,
+    digest: &str,
+    source: &str,
+    approvals: Option<&Database>,
+) -> Result<(), String> {
+    let again = format!("review and approve it with `m365-admin plugins add {source}`");
+    let db = approvals
+        .ok_or_else(|| format!("its approval cannot be checked without the database; {again}"))?;
+    let approval = db
+        .approval_get(&manifest.name)
+        .map_err(|e| format!("its approval cannot be read ({e})"))?
+        .ok_or_else(|| format!("it has not been approved; {again}"))?;
+    if approval.digest != digest {
+        return Err(format!(
+            "its component changed since it was approved (sha256 {} now, {} approved); {again}",
+            &digest[..12],
+            &approval.digest[..approval.digest.len().min(12)]
+        ));
+    }
+    let extra: Vec<String> = manifest
+        .grant_list()
+        .into_iter()
+        .filter(|g| !approval.grants.contains(g))
+        .collect();
+    if !extra.is_empty() {
+        return Err(format!(
+            "its manifest asks for more than was approved ({}); {again}",
+            extra.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 fn dir_manifests(dir: &Path) -> Vec<(PathBuf, PathBuf)> {

@@ -28,7 +28,9 @@ pub mod bindings {
     });
 }
 
+use crate::caps::addin_manifest::ManifestFetcher;
 use crate::store::Database;
+use bindings::m365::plugin::addins::AddinManifest as WitAddinManifest;
 use bindings::m365::plugin::host::{LogLevel, TenantInfo};
 use bindings::m365::plugin::store::{Document as WitDocument, LogEntry as WitLogEntry};
 pub use bindings::m365::plugin::types::{PluginInfo, Resource, ResourceContents, ToolError};
@@ -75,8 +77,63 @@ pub struct PluginState {
     memory: MemoryLimit,
     gate: Gate,
     store: StoreAccess,
+    addins: AddinAccess,
     environment: TenantInfo,
     call: Arc<CallCtx>,
+}
+
+/// Add-in manifest fetching as one plugin sees it.
+pub struct AddinAccess {
+    fetcher: Option<ManifestFetcher>,
+    granted: bool,
+}
+
+impl bindings::m365::plugin::addins::Host for PluginState {
+    async fn fetch_manifest(
+        &mut self,
+        url: String,
+    ) -> wasmtime::Result<Result<WitAddinManifest, ToolError>> {
+        let plugin = self.call.plugin.clone();
+        if !self.addins.granted {
+            let e = CodedError::new(
+                ErrorCode::Plugin001,
+                format!(
+                    "Plugin `{plugin}` asked for an add-in manifest without the `addin-manifests` grant; its manifest must say `addin-manifests = true` under [grants]."
+                ),
+            );
+            self.call.host_error(e.clone());
+            return Ok(Err(to_tool_error(e)));
+        }
+        let Some(fetcher) = self.addins.fetcher.clone() else {
+            return Ok(Err(to_tool_error(CodedError::new(
+                ErrorCode::Input001,
+                "Add-in manifests cannot be fetched in this mode; run the tool through `m365-admin serve`.",
+            ))));
+        };
+        let started = std::time::Instant::now();
+        let result = fetcher.fetch(&url).await;
+        self.call.record_request(crate::caps::call::RequestRecord {
+            method: "GET".into(),
+            path: crate::secret::redact(&url),
+            status: None,
+            attempts: 1,
+            request_id: None,
+            duration_ms: started.elapsed().as_millis() as u64,
+        });
+        Ok(result
+            .map(|m| WitAddinManifest {
+                format: m.format,
+                id: m.id,
+                version: m.version,
+                display_name: m.display_name,
+                provider: m.provider,
+                permissions: m.permissions,
+                hosts: m.hosts,
+                sha256: m.sha256,
+                url: m.url,
+            })
+            .map_err(to_tool_error))
+    }
 }
 
 impl WasiView for PluginState {
@@ -324,7 +381,9 @@ enum Out {
 pub struct Prepared {
     pre: bindings::PluginPre<PluginState>,
     policy: Arc<crate::caps::grants::GraphPolicy>,
+    exchange: Arc<Vec<String>>,
     store_granted: bool,
+    addins_granted: bool,
 }
 
 pub struct Runtime {
@@ -332,19 +391,27 @@ pub struct Runtime {
     linker: Linker<PluginState>,
     cache_dir: PathBuf,
     limits: CallLimits,
-    upstream: Option<Arc<Upstream>>,
-    db: Option<Database>,
+    services: Services,
     environment: TenantInfo,
 }
 
+/// What the host lends plugins besides compute: the gated upstream, the
+/// store, add-in manifest fetching, and who the tenant is. All absent for
+/// commands that only list tools.
+#[derive(Clone, Default)]
+pub struct Services {
+    pub upstream: Option<Arc<Upstream>>,
+    pub db: Option<Database>,
+    pub manifests: Option<ManifestFetcher>,
+    /// Is it the sandbox; the tenant id.
+    pub tenant: (bool, String),
+}
+
 impl Runtime {
-    /// `tenant`: (is it the sandbox, tenant id), as plugins are told.
     pub fn new(
         cache_dir: PathBuf,
         limits: CallLimits,
-        upstream: Option<Arc<Upstream>>,
-        db: Option<Database>,
-        tenant: (bool, String),
+        services: Services,
     ) -> wasmtime::Result<Runtime> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
@@ -369,12 +436,11 @@ impl Runtime {
             linker,
             cache_dir,
             limits,
-            upstream,
-            db,
             environment: TenantInfo {
-                sandbox: tenant.0,
-                tenant_id: tenant.1,
+                sandbox: services.tenant.0,
+                tenant_id: services.tenant.1.clone(),
             },
+            services,
         })
     }
 
@@ -385,7 +451,9 @@ impl Runtime {
         Ok(Prepared {
             pre: bindings::PluginPre::new(pre)?,
             policy: Arc::new(policy.graph),
+            exchange: Arc::new(policy.exchange),
             store_granted: policy.store,
+            addins_granted: policy.addin_manifests,
         })
     }
 
@@ -423,8 +491,9 @@ impl Runtime {
             .allow_udp(false)
             .allow_ip_name_lookup(false);
         let gate = Gate {
-            upstream: self.upstream.clone(),
+            upstream: self.services.upstream.clone(),
             policy: prepared.policy.clone(),
+            exchange: prepared.exchange.clone(),
             call: call.clone(),
         };
         let state = PluginState {
@@ -437,8 +506,12 @@ impl Runtime {
             },
             gate,
             store: StoreAccess {
-                db: self.db.clone(),
+                db: self.services.db.clone(),
                 granted: prepared.store_granted,
+            },
+            addins: AddinAccess {
+                fetcher: self.services.manifests.clone(),
+                granted: prepared.addins_granted,
             },
             environment: self.environment.clone(),
             call,

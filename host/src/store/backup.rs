@@ -334,7 +334,10 @@ mod tests {
         drop(db);
         let report = restore(&db_path, &raw_key(), &dest).unwrap();
         assert_eq!(report.head, head);
-        assert_eq!(report.schema_version, 1);
+        assert_eq!(
+            report.schema_version,
+            super::super::db::MIGRATIONS.len() as u32
+        );
         let kept = report.previous_kept_as.clone().unwrap();
         assert!(kept.to_string_lossy().contains("store.db.before-restore-"));
         assert_eq!(read_head_file(&db_path), Some(head.clone()));

@@ -104,6 +104,16 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX confirmations_expires_at ON confirmations (expires_at);
     "#,
+    // 2: plugins an administrator approved, with the digest and grants approved.
+    r#"
+    CREATE TABLE plugin_approvals (
+        name TEXT PRIMARY KEY,
+        version TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        grants TEXT NOT NULL,
+        approved_at TEXT NOT NULL
+    );
+    "#,
 ];
 
 impl Database {
@@ -374,7 +384,7 @@ pub(crate) mod tests {
             assert_eq!(mode, 0o600);
         }
         let json = serde_json::to_value(db.status().unwrap()).unwrap();
-        assert_eq!(json["schemaVersion"], 1);
+        assert_eq!(json["schemaVersion"], MIGRATIONS.len());
         assert_eq!(json["auditRows"], 0);
     }
 
@@ -480,9 +490,9 @@ pub(crate) mod tests {
                 err,
                 StoreError::SchemaTooNew {
                     found: 99,
-                    known: 1,
+                    known,
                     ..
-                }
+                } if known as usize == MIGRATIONS.len()
             ),
             "{err:?}"
         );

@@ -3,6 +3,7 @@
 //! audit trail and confirmation tokens. Every call here is blocking and short;
 //! async callers run them on `spawn_blocking` or accept a brief block.
 
+pub mod approvals;
 pub mod audit;
 pub mod backup;
 pub mod confirmations;

@@ -17,6 +17,8 @@
 //! - [`host`]: progress, logging, clock and sleep from the host.
 //! - [`graph::Graph`]: a blocking Microsoft Graph client over `wasi:http`
 //!   (the host adds the token; a plugin never sets `Authorization`).
+//! - [`addins`]: Outlook add-in manifests fetched and checked by the host.
+//! - [`exchange`]: Exchange Online cmdlets (`invoke`), as granted.
 //! - [`store`]: the plugin's own documents and logs in the host's encrypted
 //!   database (needs the `store` grant).
 //! - [`http`]: the raw `wasi:http` request used underneath (no conveniences).
@@ -37,7 +39,9 @@ pub mod bindings {
     });
 }
 
+pub mod addins;
 pub mod error;
+pub mod exchange;
 pub mod graph;
 pub mod host;
 pub mod http;

@@ -177,6 +177,21 @@ fn store_tool(op: &str, a: StoreArgs) -> Result<Value, ToolError> {
     })
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExoArgs {
+    /// Cmdlet name, e.g. Get-Mailbox.
+    pub cmdlet: String,
+    /// Its parameters.
+    pub parameters: Option<Value>,
+}
+
+fn exo(args: ExoArgs) -> Result<Value, ToolError> {
+    let out =
+        m365_plugin_sdk::exchange::invoke(&args.cmdlet, args.parameters.unwrap_or(Value::Null))?;
+    Ok(json!({ "value": out }))
+}
+
 fn bulk_echo(args: BulkArgs) -> Result<Value, ToolError> {
     Ok(json!({ "count": args.items.len() }))
 }
@@ -247,6 +262,7 @@ impl Plugin for Probe {
             })
             .annotations(ro),
             Tool::new("bulk_echo", "Count the items given.", bulk_echo).bulk("items"),
+            Tool::new("exo", "Run an Exchange Online cmdlet.", exo),
             Tool::new("wipe", "A destructive tool that changes nothing.", wipe)
                 .annotations(Annotations::default().destructive())
                 .plan(plan_wipe),

@@ -1,0 +1,100 @@
+//! `m365-admin doctor`: is this installation ready? Configuration,
+//! credentials (a token is fetched), the database and its audit chain, each
+//! plugin's state, and — for every loaded plugin — the Entra ID permissions
+//! its grants need compared with the `roles` the app's tokens actually carry.
+
+use crate::app::App;
+use crate::permissions::{self, EXCHANGE_APP_PERMISSION};
+use serde_json::{Value, json};
+
+pub struct Report {
+    pub json: Value,
+    /// Lines for a person, in the order to act on them.
+    pub lines: Vec<String>,
+    pub ok: bool,
+}
+
+pub async fn run(app: &App) -> Report {
+    let mut lines = Vec::new();
+    let mut ok = true;
+    let health = app.health().await;
+    let tenant = health["tenant"].clone();
+    lines.push(format!(
+        "Tenant {} ({}), app {}",
+        tenant["tenantId"].as_str().unwrap_or("?"),
+        tenant["mode"].as_str().unwrap_or("?"),
+        tenant["clientId"].as_str().unwrap_or("?")
+    ));
+    if health["database"]["status"] != "ok" || health["auditChain"]["status"] != "verified" {
+        ok = false;
+        lines.push(format!(
+            "PROBLEM database: {} / audit chain: {}",
+            health["database"], health["auditChain"]
+        ));
+    }
+    let registry = app.registry();
+    for p in &registry.problems {
+        ok = false;
+        lines.push(format!(
+            "PROBLEM plugin {} not loaded: {}",
+            p.source, p.reason
+        ));
+    }
+    let (graph_roles, exchange_roles, token_error) = match app.granted_roles().await {
+        Ok((g, e)) => (g, e, None),
+        Err(e) => (Vec::new(), Vec::new(), Some(e.to_string())),
+    };
+    if let Some(e) = &token_error {
+        ok = false;
+        lines.push(format!("PROBLEM credentials: {e}"));
+    }
+    let mut missing = Vec::new();
+    for p in registry.plugins.values() {
+        for grant in &p.grants {
+            for need in permissions::needs(grant) {
+                let held = if need.permission == EXCHANGE_APP_PERMISSION {
+                    &exchange_roles
+                } else {
+                    &graph_roles
+                };
+                if token_error.is_none() && !need.met_by(held) {
+                    missing.push(json!({"plugin": p.name, "grant": grant, "permission": need.permission, "alternatives": need.alternatives}));
+                }
+            }
+        }
+    }
+    missing.dedup();
+    for m in &missing {
+        ok = false;
+        let api = if m["permission"] == EXCHANGE_APP_PERMISSION {
+            "Office 365 Exchange Online"
+        } else {
+            "Microsoft Graph"
+        };
+        lines.push(format!(
+            "MISSING {} ({api} application permission), needed by plugin {} for {}: in Entra ID, App registrations > this app > API permissions > Add a permission > {api} > Application permissions > {}, then Grant admin consent.",
+            m["permission"].as_str().unwrap_or(""),
+            m["plugin"].as_str().unwrap_or(""),
+            m["grant"].as_str().unwrap_or(""),
+            m["permission"].as_str().unwrap_or(""),
+        ));
+    }
+    if ok {
+        lines.push("OK: credentials work, the database verifies, every plugin loaded and has the permissions it needs.".into());
+    }
+    Report {
+        json: json!({
+            "ok": ok,
+            "tenant": tenant,
+            "database": health["database"],
+            "auditChain": health["auditChain"],
+            "plugins": health["plugins"],
+            "pluginsNotLoaded": health["pluginsNotLoaded"],
+            "graphRoles": graph_roles,
+            "exchangeRoles": exchange_roles,
+            "missingPermissions": missing,
+        }),
+        lines,
+        ok,
+    }
+}
