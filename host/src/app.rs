@@ -40,6 +40,9 @@ struct Connectivity {
     graph_api_connected: bool,
     last_check: Option<String>,
     last_error: Option<String>,
+    /// The tenant's default domain, as Graph reports it.
+    #[serde(skip)]
+    default_domain: Option<String>,
 }
 
 pub struct App {
@@ -54,6 +57,13 @@ pub struct App {
     connectivity: Mutex<Connectivity>,
     pub db: Option<Database>,
     db_key: Option<DbKey>,
+    /// Which tools this server offers.
+    pub selection: crate::selection::Selection,
+    /// Results too long to return whole, kept for this session (newest last).
+    kept_results: Mutex<std::collections::VecDeque<(String, String)>>,
+    /// Whether the live tenant's domain was looked up, and announced on
+    /// stderr, yet.
+    announced: std::sync::atomic::AtomicBool,
     chain: crate::database::ChainWatch,
 }
 
@@ -74,6 +84,7 @@ impl App {
         let mut upstream = None;
         let mut tenant = None;
         let mut manifests = None;
+        let mut sandbox_domain = None;
         if connect && !config.sandbox {
             // Missing credentials are the first thing to tell a new user.
             live_auth(&config)?;
@@ -96,6 +107,9 @@ impl App {
                 client_id: auth_config.client_id.clone(),
                 mode: if config.sandbox { "sandbox" } else { "live" },
             });
+            if config.sandbox {
+                sandbox_domain = sandbox_default_domain(&config.sandbox_dir());
+            }
             let client = auth_config.http.clone();
             manifests = Some(crate::caps::addin_manifest::ManifestFetcher {
                 client: client.clone(),
@@ -149,6 +163,12 @@ impl App {
                 upstream: upstream.clone(),
                 db: db.clone(),
                 manifests,
+                read_only: config.read_only,
+                settings: config
+                    .mail_signoff
+                    .iter()
+                    .map(|v| ("mail-signoff".to_string(), v.clone()))
+                    .collect(),
                 tenant: (
                     config.sandbox,
                     tenant
@@ -171,6 +191,11 @@ impl App {
         };
         let plugin_stamp = plugin_stamp(&config.plugin_dir, approvals.as_ref());
         let registry = Registry::load(&runtime, &config.plugin_dir, approvals.as_ref()).await;
+        let selection = crate::selection::Selection::new(
+            config.read_only,
+            config.tools.as_deref(),
+            config.plugins.as_deref(),
+        );
         Ok(App {
             config,
             runtime,
@@ -179,10 +204,16 @@ impl App {
             tenant,
             upstream,
             sandbox,
-            connectivity: Mutex::new(Connectivity::default()),
+            connectivity: Mutex::new(Connectivity {
+                default_domain: sandbox_domain,
+                ..Default::default()
+            }),
             db,
             db_key,
             chain: Default::default(),
+            selection,
+            kept_results: Default::default(),
+            announced: Default::default(),
         })
     }
 
@@ -233,6 +264,50 @@ impl App {
             .map(|t| crate::permissions::token_roles(t.expose()))
             .unwrap_or_default();
         Ok((crate::permissions::token_roles(graph.expose()), exchange))
+    }
+
+    /// Keeps a long result readable as `m365://results/{id}`; the 20 newest
+    /// are kept.
+    pub fn keep_result(&self, tool: &str, text: &str) -> String {
+        let id = format!("{tool}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let mut kept = self.kept_results.lock().unwrap();
+        kept.push_back((id.clone(), text.to_string()));
+        while kept.len() > 20 {
+            kept.pop_front();
+        }
+        format!("m365://results/{id}")
+    }
+
+    /// Where a call runs: tenant, default domain, sandbox or live, the app,
+    /// read-only or not. Every tool result carries it. The first call to a
+    /// live tenant also says it once on stderr.
+    pub async fn envelope(&self) -> Value {
+        let Some(t) = &self.tenant else {
+            return Value::Null;
+        };
+        let live = t.mode == "live";
+        let first = live && !self.announced.swap(true, std::sync::atomic::Ordering::SeqCst);
+        if first {
+            self.check_graph().await;
+        }
+        let domain = self.connectivity.lock().unwrap().default_domain.clone();
+        let envelope = json!({
+            "tenantId": t.tenant_id,
+            "domain": domain,
+            "mode": t.mode,
+            "clientId": t.client_id,
+            "readOnly": self.config.read_only,
+        });
+        if first {
+            eprintln!(
+                "m365-admin: tool calls in this session go to the LIVE tenant {} ({}) as app {}{}",
+                t.tenant_id,
+                domain.as_deref().unwrap_or("domain unknown"),
+                t.client_id,
+                if self.config.read_only { ", read-only" } else { "" }
+            );
+        }
+        envelope
     }
 
     /// The key the database was opened with (for `db backup`).
@@ -322,6 +397,14 @@ impl App {
             return ran;
         };
         ran.plugin = entry.plugin.clone();
+        if let Err(out) =
+            self.selection
+                .decide(name, &entry.plugin, entry.tool.annotations.read_only)
+        {
+            ran.outcome = "refused";
+            ran.result = Err(CodedError::new(ErrorCode::Perm001, out.explain(name)));
+            return ran;
+        }
         if args.is_null() {
             args = json!({});
         }
@@ -438,6 +521,19 @@ impl App {
         if uri == "m365://health" {
             return Ok(("application/json".into(), self.health().await.to_string()));
         }
+        if let Some(id) = uri.strip_prefix("m365://results/") {
+            let kept = self.kept_results.lock().unwrap();
+            return kept
+                .iter()
+                .find(|(k, _)| k == id)
+                .map(|(_, text)| ("application/json".to_string(), text.clone()))
+                .ok_or_else(|| {
+                    CodedError::new(
+                        ErrorCode::Input001,
+                        format!("{uri} is no longer kept (only the 20 newest long results of this session are); call the tool again."),
+                    )
+                });
+        }
         let registry = self.registry();
         let plugin = registry.plugin_for_uri(uri).ok_or_else(|| {
             CodedError::new(ErrorCode::Input001, format!("No resource matches {uri:?}. List resources and resource templates to see what can be read."))
@@ -517,6 +613,7 @@ impl App {
             "lastCheck": conn.last_check,
             "lastError": conn.last_error.or(auth.last_error),
             "tenant": self.tenant,
+            "envelope": self.envelope().await,
             "plugins": plugins,
             "pluginsNotLoaded": registry.problems,
             "database": database,
@@ -548,24 +645,47 @@ impl App {
         let req = UpstreamRequest {
             service: crate::caps::upstream::Service::Graph,
             method: http::Method::GET,
-            path_and_query: "/v1.0/organization?$select=id".into(),
+            path_and_query: "/v1.0/organization?$select=id,verifiedDomains".into(),
             headers: http::HeaderMap::new(),
             body: bytes::Bytes::new(),
             retry_safe: false,
         };
-        let (ok, err) = match upstream.send(req, &call).await {
-            Ok(r) if r.status == 200 => (true, None),
-            Ok(r) => (false, Some(format!("Graph answered HTTP {}", r.status))),
-            Err(e) => (false, Some(e.to_string())),
+        let (ok, err, domain) = match upstream.send(req, &call).await {
+            Ok(r) if r.status == 200 => {
+                let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+                let domain = body["value"][0]["verifiedDomains"]
+                    .as_array()
+                    .and_then(|d| d.iter().find(|x| x["isDefault"] == true))
+                    .and_then(|d| d["name"].as_str())
+                    .map(str::to_string);
+                (true, None, domain)
+            }
+            Ok(r) => (false, Some(format!("Graph answered HTTP {}", r.status)), None),
+            Err(e) => (false, Some(e.to_string()), None),
         };
-        *self.connectivity.lock().unwrap() = Connectivity {
+        let mut c = self.connectivity.lock().unwrap();
+        let default_domain = domain.or_else(|| c.default_domain.take());
+        *c = Connectivity {
             graph_api_connected: ok,
             last_check: time::OffsetDateTime::now_utc()
                 .format(&time::format_description::well_known::Rfc3339)
                 .ok(),
             last_error: err,
+            default_domain,
         };
     }
+}
+
+/// The sandbox tenant's default domain, from the state it keeps on disk.
+fn sandbox_default_domain(dir: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("tenant.json")).ok()?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    v["domains"]
+        .as_array()?
+        .iter()
+        .find(|d| d["isDefault"] == true)
+        .and_then(|d| d["name"].as_str())
+        .map(str::to_string)
 }
 
 /// What the clients see of a registry: each plugin's version and digest,

@@ -35,6 +35,17 @@ pub struct Config {
     pub enable_confirmation: bool,
     /// A bulk tool call with more items than this needs confirmation.
     pub bulk_threshold: usize,
+    /// Only read-only tools, and only reads upstream (M365_READ_ONLY).
+    pub read_only: bool,
+    /// Tool name globs, `!` to exclude (M365_TOOLS).
+    pub tools: Option<String>,
+    /// Plugin names to enable (M365_PLUGINS).
+    pub plugins: Option<String>,
+    /// A tool result longer than this many characters is cut to its head
+    /// with a link to the whole (M365_MAX_RESULT_CHARS).
+    pub max_result_chars: usize,
+    /// Added to every message the templates plugin sends (M365_MAIL_SIGNOFF).
+    pub mail_signoff: Option<String>,
     /// How long a confirmation token stays valid (M365_CONFIRM_TTL_SECS, 300).
     pub confirm_ttl: std::time::Duration,
     pub rate_limit_enabled: bool,
@@ -128,6 +139,11 @@ impl Config {
             log_file: var("LOG_FILE").map(PathBuf::from),
             enable_confirmation: flag("ENABLE_OPERATION_CONFIRMATION", true),
             bulk_threshold: number("M365_BULK_CONFIRM_THRESHOLD", 10usize),
+            read_only: flag("M365_READ_ONLY", false),
+            tools: var("M365_TOOLS"),
+            plugins: var("M365_PLUGINS"),
+            max_result_chars: number("M365_MAX_RESULT_CHARS", 40_000usize).max(1000),
+            mail_signoff: var("M365_MAIL_SIGNOFF"),
             confirm_ttl: std::time::Duration::from_secs(
                 number("M365_CONFIRM_TTL_SECS", 300u64).max(1),
             ),

@@ -17,4 +17,5 @@ pub mod permissions;
 pub mod plugin_admin;
 pub mod plugins;
 pub mod secret;
+pub mod selection;
 pub mod store;

@@ -24,9 +24,24 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve MCP over stdio.
-    Serve(TenantArgs),
-    /// List every tool with the plugin that offers it.
-    Tools,
+    Serve {
+        #[command(flatten)]
+        tenant: TenantArgs,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// Every tool with its plugin and kind, and whether this configuration
+    /// offers it (and why not).
+    Tools {
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// The Entra ID permissions the selected tools' plugins need, to consent
+    /// exactly those.
+    Permissions {
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
     /// Run one tool through the same path as MCP; prints the result as JSON.
     Call {
         /// Tool name, e.g. list_users.
@@ -36,6 +51,8 @@ enum Command {
         arguments: String,
         #[command(flatten)]
         tenant: TenantArgs,
+        #[command(flatten)]
+        scope: ScopeArgs,
     },
     /// Read, verify and export the audit trail.
     Audit {
@@ -134,6 +151,32 @@ struct TenantArgs {
     sandbox_reset: bool,
 }
 
+/// Which tools a server offers (see `selection.rs`).
+#[derive(clap::Args, Clone, Default)]
+struct ScopeArgs {
+    /// Offer only read-only tools, and refuse every upstream write.
+    #[arg(long)]
+    read_only: bool,
+    /// Tool name globs, comma-separated; `!` excludes (e.g. 'get_*,list_*').
+    #[arg(long)]
+    tools: Option<String>,
+    /// Plugin names to enable, comma-separated.
+    #[arg(long)]
+    plugins: Option<String>,
+}
+
+impl ScopeArgs {
+    fn apply(self, config: &mut Config) {
+        config.read_only |= self.read_only;
+        if self.tools.is_some() {
+            config.tools = self.tools;
+        }
+        if self.plugins.is_some() {
+            config.plugins = self.plugins;
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -146,10 +189,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let command = cli.command.unwrap_or(Command::Serve(TenantArgs {
-        sandbox: true,
-        sandbox_reset: false,
-    }));
+    let command = cli.command.unwrap_or(Command::Serve {
+        tenant: TenantArgs {
+            sandbox: true,
+            sandbox_reset: false,
+        },
+        scope: ScopeArgs::default(),
+    });
     match runtime.block_on(run(command)) {
         Ok(code) => code,
         Err(e) => {
@@ -161,9 +207,9 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<ExitCode, CodedError> {
     match command {
-        Command::Serve(t) => serve(t).await,
-        Command::Tools => {
-            let app = start(TenantArgs::default(), false).await?;
+        Command::Serve { tenant, scope } => serve(tenant, scope).await,
+        Command::Tools { scope } => {
+            let app = start(TenantArgs::default(), scope, false).await?;
             let registry = app.registry();
             for (name, entry) in &registry.tools {
                 let a = &entry.tool.annotations;
@@ -174,8 +220,16 @@ async fn run(command: Command) -> Result<ExitCode, CodedError> {
                 } else {
                     "writes"
                 };
+                let offered = match app.selection.decide(name, &entry.plugin, a.read_only) {
+                    Ok(why) => format!("in ({why})"),
+                    Err(out) => format!("OUT ({})", match out {
+                        m365_admin::selection::Out::ReadOnlyMode => "read-only mode".to_string(),
+                        m365_admin::selection::Out::NotSelected(why) => why,
+                        m365_admin::selection::Out::PluginNotSelected => "plugin not enabled".to_string(),
+                    }),
+                };
                 println!(
-                    "{name:<28} {:<10} {kind:<11} {}",
+                    "{name:<28} {:<10} {kind:<11} {offered:<40} {}",
                     entry.plugin,
                     entry.tool.description.lines().next().unwrap_or("")
                 );
@@ -185,20 +239,58 @@ async fn run(command: Command) -> Result<ExitCode, CodedError> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Permissions { scope } => {
+            let app = start(TenantArgs::default(), scope, false).await?;
+            let registry = app.registry();
+            let mut plugins: Vec<&str> = registry
+                .tools
+                .iter()
+                .filter(|(name, e)| app.selection.decide(name, &e.plugin, e.tool.annotations.read_only).is_ok())
+                .map(|(_, e)| e.plugin.as_str())
+                .collect();
+            plugins.sort();
+            plugins.dedup();
+            let mut graph = Vec::new();
+            let mut exchange = false;
+            for p in &plugins {
+                let grants = &registry.plugins[*p].grants;
+                exchange |= grants.iter().any(|g| g.starts_with("exchange:"));
+                for perm in m365_admin::permissions::permissions_for(grants) {
+                    if perm != m365_admin::permissions::EXCHANGE_APP_PERMISSION {
+                        graph.push(perm);
+                    }
+                }
+            }
+            graph.sort();
+            graph.dedup();
+            println!("Microsoft Graph application permissions (for plugins {}):", plugins.join(", "));
+            for p in &graph {
+                println!("  {p}");
+            }
+            if exchange {
+                println!("Office 365 Exchange Online application permission:\n  {}", m365_admin::permissions::EXCHANGE_APP_PERMISSION);
+                println!("Exchange role:\n  {}", m365_admin::permissions::EXCHANGE_ROLE);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Call {
             tool,
             arguments,
             tenant,
+            scope,
         } => {
             let args: serde_json::Value = serde_json::from_str(&arguments).map_err(|e| {
                 CodedError::new(m365_admin::errors::ErrorCode::Input001, format!("The arguments are not JSON ({e}); pass an object such as '{{\"userEmail\":\"a@b.com\"}}'."))
             })?;
-            let app = start(tenant, true).await?;
+            let app = start(tenant, scope, true).await?;
             let result = app.call_tool(&tool, args, None, None).await;
-            let (json, code) = match &result {
+            let (mut json, code) = match &result {
                 Ok(v) => (v.clone(), ExitCode::SUCCESS),
                 Err(e) => (e.to_json(), ExitCode::from(1)),
             };
+            if let serde_json::Value::Object(o) = &mut json {
+                o.insert(m365_admin::mcp::ENVELOPE_KEY.into(), app.envelope().await);
+            }
             println!(
                 "{}",
                 serde_json::to_string_pretty(&json).unwrap_or_default()
@@ -210,7 +302,7 @@ async fn run(command: Command) -> Result<ExitCode, CodedError> {
         Command::Db { command, sandbox } => db(command, sandbox),
         Command::Plugins { command, sandbox } => plugins(command, sandbox).await,
         Command::Doctor(t) => {
-            let app = start(t, true).await?;
+            let app = start(t, ScopeArgs::default(), true).await?;
             let report = m365_admin::doctor::run(&app).await;
             print_json(&report.json);
             for line in &report.lines {
@@ -392,8 +484,9 @@ fn db(command: DbCommand, sandbox: bool) -> Result<ExitCode, CodedError> {
     }
 }
 
-async fn start(t: TenantArgs, connect: bool) -> Result<App, CodedError> {
-    let config = Config::from_env(t.sandbox, t.sandbox_reset);
+async fn start(t: TenantArgs, scope: ScopeArgs, connect: bool) -> Result<App, CodedError> {
+    let mut config = Config::from_env(t.sandbox, t.sandbox_reset);
+    scope.apply(&mut config);
     if let Err(e) = m365_admin::logging::init(&config.log_level, config.log_file.as_deref()) {
         eprintln!("m365-admin: logging could not start ({e}); continuing without it");
     }
@@ -420,9 +513,9 @@ async fn watch_plugins(app: Arc<App>, peer: rmcp::Peer<rmcp::RoleServer>) {
     }
 }
 
-async fn serve(t: TenantArgs) -> Result<ExitCode, CodedError> {
+async fn serve(t: TenantArgs, scope: ScopeArgs) -> Result<ExitCode, CodedError> {
     use rmcp::ServiceExt;
-    let app = Arc::new(start(t, true).await?);
+    let app = Arc::new(start(t, scope, true).await?);
     tracing::info!(
         tools = app.registry().tools.len(),
         plugins = app.registry().plugins.len(),

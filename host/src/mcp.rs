@@ -29,6 +29,12 @@ impl Server {
             .registry()
             .tools
             .values()
+            .filter(|e| {
+                self.app
+                    .selection
+                    .decide(&e.tool.name, &e.plugin, e.tool.annotations.read_only)
+                    .is_ok()
+            })
             .map(|e| {
                 let a = &e.tool.annotations;
                 let mut annotations = ToolAnnotations::default();
@@ -62,6 +68,9 @@ impl Server {
     }
 }
 
+/// The key of the envelope in structured results and `_meta`.
+pub const ENVELOPE_KEY: &str = "m365-admin/envelope";
+
 /// The result a client sees for a coded error.
 pub fn error_result(e: &CodedError) -> CallToolResult {
     let mut r = CallToolResult::error(vec![ContentBlock::text(e.to_string())]);
@@ -76,6 +85,50 @@ pub fn success_result(v: Value) -> CallToolResult {
         r.structured_content = Some(v);
     }
     r
+}
+
+/// Says where the call ran, in the structured result and in `_meta`.
+fn with_envelope(mut r: CallToolResult, envelope: &Value) -> CallToolResult {
+    if envelope.is_null() {
+        return r;
+    }
+    if let Some(Value::Object(o)) = r.structured_content.as_mut() {
+        o.insert(ENVELOPE_KEY.into(), envelope.clone());
+    }
+    let mut meta = r.meta.take().unwrap_or_default();
+    meta.0.insert(ENVELOPE_KEY.into(), envelope.clone());
+    r.meta = Some(meta);
+    r
+}
+
+/// A result too long for the client's context: its head, and a link to the
+/// whole, which stays readable as a resource for this session.
+fn bounded(app: &App, tool: &str, r: CallToolResult) -> CallToolResult {
+    let text: String = r
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect();
+    let max = app.config.max_result_chars;
+    if text.chars().count() <= max {
+        return r;
+    }
+    let uri = app.keep_result(tool, &text);
+    let head: String = text.chars().take(max.saturating_sub(400)).collect();
+    let total = text.chars().count();
+    let note = format!(
+        "\n… [cut at {} of {total} characters so as not to flood the conversation; the whole result is the resource {uri}. Read it, or call the tool again with a smaller `top` or a narrower filter.]",
+        head.chars().count()
+    );
+    let link = ContentBlock::resource_link(
+        rmcp::model::Resource::new(uri.clone(), format!("{tool} result"))
+            .with_description(format!("The whole {tool} result ({total} characters)"))
+            .with_mime_type("application/json"),
+    );
+    let mut out = CallToolResult::success(vec![ContentBlock::text(format!("{head}{note}")), link]);
+    out.is_error = r.is_error;
+    out.structured_content = Some(json!({"truncated": true, "resource": uri, "characters": total}));
+    out
 }
 
 /// Asks for confirmation through MCP elicitation when the client declared
@@ -184,13 +237,14 @@ impl ServerHandler for Server {
             let _ = f.await;
         }
         let result = match outcome {
-            Some(Ok(v)) => success_result(v),
+            Some(Ok(v)) => bounded(&self.app, &request.name, success_result(v)),
             Some(Err(e)) => error_result(&e),
             None => error_result(&CodedError::new(
                 crate::errors::ErrorCode::Plugin001,
                 "The call was cancelled by the client; the plugin was stopped.",
             )),
         };
+        let result = with_envelope(result, &self.app.envelope().await);
         Ok(CallToolResponse::Complete(result))
     }
 

@@ -23,6 +23,9 @@ pub(crate) struct RequestRecord {
     pub client_request_id: Option<String>,
     pub has_authorization: bool,
     pub at: String,
+    /// For Exchange's `InvokeCommand`: the cmdlet's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmdlet: Option<String>,
 }
 
 pub(crate) struct App {
@@ -35,6 +38,8 @@ pub(crate) struct App {
     pub requests: Mutex<Vec<RequestRecord>>,
     /// Messages accepted by sendMail, oldest first (`/_sandbox/outbox`).
     pub outbox: Mutex<Vec<serde_json::Value>>,
+    /// Exchange Online's process state: the add-in catalogue and message-trace throttling.
+    pub exchange: crate::exchange::Runtime,
     /// Key for the HS256 signature of issued access tokens; new per process.
     pub token_key: [u8; 32],
 }
@@ -62,6 +67,7 @@ impl App {
             faults: Faults::default(),
             requests: Mutex::new(Vec::new()),
             outbox: Mutex::new(Vec::new()),
+            exchange: crate::exchange::Runtime::default(),
             token_key,
         }
     }

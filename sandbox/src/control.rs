@@ -1,5 +1,7 @@
 //! The control API for tests, under `/_sandbox/` (no auth, never under `/v1.0`): the request
-//! log, fault injection, SKU seats, tuning, and a view of the tenant state.
+//! log, fault injection, SKU seats, tuning, a view of the tenant state (Exchange's included),
+//! channel email addresses as the Teams client provisions them, and (in `addins.rs`) the add-in
+//! manifest catalogue.
 
 use std::time::Duration;
 
@@ -19,6 +21,13 @@ fn error(status: StatusCode, message: impl Into<String>) -> Reply {
 fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Reply> {
     serde_json::from_slice(body)
         .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid body: {e}")))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ChannelRef {
+    team_id: String,
+    channel_id: String,
 }
 
 #[derive(Deserialize)]
@@ -100,9 +109,22 @@ pub(crate) fn handle(app: &App, method: &Method, segs: &[String], body: &[u8]) -
             app.outbox.lock().unwrap_or_else(|e| e.into_inner()).clear();
             Ok(Reply::no_content())
         }
-        (_, ["requests" | "faults" | "tuning" | "state" | "outbox"] | ["skus", _]) => {
-            Err(error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"))
-        }
+        // What the Teams client's "Get email address" does (Graph's provisionEmail is
+        // delegated-only).
+        (Method::POST, ["channelEmail"]) => parse::<ChannelRef>(body).and_then(|c| {
+            crate::graph::connect::provision_email(app, &c.team_id, &c.channel_id)
+                .map(|email| Reply::ok(json!({"email": email})))
+                .map_err(|e| error(e.status, e.message))
+        }),
+        (Method::DELETE, ["channelEmail"]) => parse::<ChannelRef>(body).and_then(|c| {
+            crate::graph::connect::remove_email(app, &c.team_id, &c.channel_id)
+                .map(|()| Reply::no_content())
+                .map_err(|e| error(e.status, e.message))
+        }),
+        (
+            _,
+            ["requests" | "faults" | "tuning" | "state" | "outbox" | "channelEmail"] | ["skus", _],
+        ) => Err(error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")),
         _ => Err(error(StatusCode::NOT_FOUND, "no such control endpoint")),
     };
     result.unwrap_or_else(|e| e)
@@ -162,6 +184,19 @@ fn state_reply(app: &App) -> Reply {
             }
         }
         v["teams"] = crate::graph::groups::teams_view(t);
+        v["exchangeCmdlets"] = json!(crate::exchange::cmdlet_names());
+        v["addins"] = json!(
+            app.exchange
+                .addins
+                .names()
+                .iter()
+                .map(|(name, e)| json!({
+                    "name": name,
+                    "url": crate::addins::url_of(app, name),
+                    "contentType": e.content_type,
+                }))
+                .collect::<Vec<_>>()
+        );
         v["now"] = json!(rfc3339(now));
         Reply::ok(v)
     })

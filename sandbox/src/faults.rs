@@ -33,6 +33,9 @@ pub(crate) struct Fault {
     /// `"malformed"` sends a body that is not JSON.
     #[serde(default)]
     pub body: Option<String>,
+    /// Only Exchange `InvokeCommand` requests for this cmdlet (any if absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cmdlet: Option<String>,
 }
 
 impl Fault {
@@ -61,10 +64,14 @@ impl Fault {
         Ok(())
     }
 
-    fn matches(&self, method: &Method, path: &str) -> bool {
-        self.method
+    fn matches(&self, method: &Method, path: &str, cmdlet: Option<&str>) -> bool {
+        self.cmdlet
             .as_deref()
-            .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+            .is_none_or(|want| cmdlet.is_some_and(|c| c.trim().eq_ignore_ascii_case(want)))
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
             && self.path_prefix.as_deref().is_none_or(|p| {
                 path.to_ascii_lowercase()
                     .starts_with(&p.to_ascii_lowercase())
@@ -118,8 +125,15 @@ impl Faults {
 
     /// The first fault matching the request, consuming one of its `times`.
     pub fn take(&self, method: &Method, path: &str) -> Option<Fault> {
+        self.take_for(method, path, None)
+    }
+
+    /// [`Faults::take`] for a request that may run an Exchange cmdlet.
+    pub fn take_for(&self, method: &Method, path: &str, cmdlet: Option<&str>) -> Option<Fault> {
         let mut faults = self.lock();
-        let i = faults.iter().position(|f| f.matches(method, path))?;
+        let i = faults
+            .iter()
+            .position(|f| f.matches(method, path, cmdlet))?;
         let fault = faults[i].clone();
         match &mut faults[i].times {
             Some(1) => {
@@ -162,6 +176,31 @@ mod tests {
         assert!(faults.take(&Method::POST, "/v1.0/users").is_some());
         assert!(faults.take(&Method::POST, "/v1.0/Users/x").is_some());
         assert!(faults.take(&Method::POST, "/v1.0/users").is_none());
+    }
+
+    #[test]
+    fn cmdlet_faults_match_only_that_cmdlet() {
+        let faults = Faults::default();
+        let mut f = fault(Some("POST"), Some("/adminapi/"), Some(1));
+        f.cmdlet = Some("Get-MessageTraceV2".into());
+        faults.add(f).unwrap();
+        let path = "/adminapi/beta/t/InvokeCommand";
+        assert!(faults.take(&Method::POST, path).is_none());
+        assert!(
+            faults
+                .take_for(&Method::POST, path, Some("Get-Mailbox"))
+                .is_none()
+        );
+        assert!(
+            faults
+                .take_for(&Method::POST, path, Some("get-messagetracev2"))
+                .is_some()
+        );
+        assert!(
+            faults
+                .take_for(&Method::POST, path, Some("Get-MessageTraceV2"))
+                .is_none()
+        );
     }
 
     #[test]

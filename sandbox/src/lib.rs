@@ -1,5 +1,6 @@
-//! `m365-sandbox`: a local, faithful emulator of the parts of Microsoft Graph v1.0 and the Entra
-//! (Azure AD) token endpoint that m365-admin uses, served over HTTPS on 127.0.0.1.
+//! `m365-sandbox`: a local, faithful emulator of the parts of Microsoft Graph v1.0, Exchange
+//! Online's admin REST API (`/adminapi/beta/{tenant}/InvokeCommand`) and the Entra (Azure AD)
+//! token endpoint that m365-admin uses, served over HTTPS on 127.0.0.1.
 //!
 //! It follows Microsoft's documented behaviour — shapes, status codes, error bodies, headers — so
 //! the host's real TLS, token, retry and error paths run against it. State persists in
@@ -27,13 +28,17 @@
 //! # Ok(()) }
 //! ```
 
+mod addins;
 mod app;
 mod control;
 mod errors;
+mod exchange;
 mod faults;
 mod graph;
 mod server;
 mod state;
+#[cfg(test)]
+mod testkit;
 mod tls;
 mod token;
 
@@ -90,8 +95,11 @@ impl fmt::Debug for AppRegistration {
 
 impl AppRegistration {
     /// The application permissions the spec asks an admin to consent to (§4.1), plus
-    /// `Exchange.ManageAsApp` for the Exchange admin API and the Teams and group-membership
-    /// permissions (`TeamMember.ReadWrite.All`, `Channel.Create`, …) the teams plugin needs.
+    /// `Exchange.ManageAsApp` for the Exchange admin API, the Teams and group-membership
+    /// permissions (`TeamMember.ReadWrite.All`, `Channel.Create`, …) the teams plugin needs, and
+    /// those of message trace (`ExchangeMessageTrace.Read.All`), security defaults
+    /// (`Policy.Read.All`, `Policy.ReadWrite.ConditionalAccess`), channel tabs (`TeamsTab.Create`)
+    /// and Planner (`Tasks.ReadWrite.All`).
     pub fn default_roles() -> Vec<String> {
         [
             "User.ReadWrite.All",
@@ -112,6 +120,11 @@ impl AppRegistration {
             "Directory.ReadWrite.All",
             "AuditLog.Read.All",
             "Exchange.ManageAsApp",
+            "ExchangeMessageTrace.Read.All",
+            "Policy.Read.All",
+            "Policy.ReadWrite.ConditionalAccess",
+            "TeamsTab.Create",
+            "Tasks.ReadWrite.All",
         ]
         .into_iter()
         .map(String::from)

@@ -65,6 +65,7 @@ enum Route<'a> {
     Token { tenant: &'a str },
     OpenIdConfig { tenant: &'a str },
     Graph(&'a [String]),
+    Exchange(&'a [String]),
     BadVersion(&'a str),
 }
 
@@ -72,6 +73,7 @@ fn classify(segments: &[String]) -> Route<'_> {
     match segments {
         [first, rest @ ..] if first == "_sandbox" => Route::Control(rest),
         [first, rest @ ..] if first.eq_ignore_ascii_case("v1.0") => Route::Graph(rest),
+        [first, rest @ ..] if first.eq_ignore_ascii_case("adminapi") => Route::Exchange(rest),
         [tenant, a, b, c] if a == "oauth2" && b == "v2.0" && c == "token" => {
             Route::Token { tenant }
         }
@@ -138,18 +140,44 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
     let path = format!("/{}", segments.join("/"));
 
     let route = classify(&segments);
+    if let Route::Control([first, rest @ ..]) = route
+        && first == "addins"
+    {
+        let raw = crate::addins::handle(&app, &method, rest, &parts.headers, &body);
+        let mut response = Response::new(Full::new(Bytes::from(raw.body)));
+        *response.status_mut() = raw.status;
+        if let Ok(v) = HeaderValue::from_str(&raw.content_type)
+            && !raw.content_type.is_empty()
+        {
+            response.headers_mut().insert(http::header::CONTENT_TYPE, v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&http_date(ctx.now)) {
+            response.headers_mut().insert(http::header::DATE, v);
+        }
+        return response;
+    }
     if let Route::Control(rest) = route {
         let reply = crate::control::handle(&app, &method, rest, &body);
         return finish(reply, &ctx, JSON_CONTENT_TYPE);
     }
 
-    let is_graph = matches!(route, Route::Graph(_) | Route::BadVersion(_));
+    let is_exchange = matches!(route, Route::Exchange(_));
+    let is_graph = is_exchange || matches!(route, Route::Graph(_) | Route::BadVersion(_));
+    let cmdlet = if is_exchange {
+        crate::exchange::cmdlet_name(&body)
+    } else {
+        None
+    };
     let mut reply = None;
-    if let Some(fault) = app.faults.take(&method, &path) {
+    if let Some(fault) = app.faults.take_for(&method, &path, cmdlet.as_deref()) {
         if let Some(ms) = fault.latency_ms {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
-        reply = fault.reply(&ctx);
+        reply = if is_exchange {
+            crate::exchange::fault_reply(&fault, &ctx)
+        } else {
+            fault.reply(&ctx)
+        };
     }
     let reply = match reply {
         Some(r) => r,
@@ -161,6 +189,15 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
                 crate::token::openid_configuration(&app, &ctx, tenant)
             }
             Route::Graph(rest) => crate::graph::handle(
+                &app,
+                &ctx,
+                &method,
+                rest,
+                query.as_deref(),
+                &parts.headers,
+                &body,
+            ),
+            Route::Exchange(rest) => crate::exchange::handle(
                 &app,
                 &ctx,
                 &method,
@@ -189,6 +226,7 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
         client_request_id: header(&parts.headers, "client-request-id").map(str::to_string),
         has_authorization: parts.headers.contains_key(http::header::AUTHORIZATION),
         at: rfc3339(ctx.now),
+        cmdlet,
     });
     let content_type = if is_graph {
         GRAPH_CONTENT_TYPE
@@ -298,6 +336,10 @@ mod tests {
         assert!(matches!(
             classify(&segs("/beta/users")),
             Route::BadVersion("beta")
+        ));
+        assert!(matches!(
+            classify(&segs("/adminapi/beta/t/InvokeCommand")),
+            Route::Exchange([_, _, _])
         ));
     }
 }

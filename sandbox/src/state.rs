@@ -34,6 +34,15 @@ pub(crate) struct Tenant {
     /// Soft-deleted Microsoft 365 groups (`directory/deletedItems`), restorable.
     #[serde(default)]
     pub deleted_groups: Vec<crate::graph::groups::Group>,
+    /// Exchange Online: organization configuration, mailbox settings, retention, add-ins.
+    #[serde(default)]
+    pub exchange: crate::exchange::ExchangeState,
+    /// Channel tabs, channel email addresses and Planner plans.
+    #[serde(default)]
+    pub connect: crate::graph::connect::ConnectState,
+    /// Directory policies (security defaults).
+    #[serde(default)]
+    pub policies: crate::graph::policies::PoliciesState,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -234,6 +243,9 @@ impl Tenant {
             users: vec![admin],
             groups: Vec::new(),
             deleted_groups: Vec::new(),
+            exchange: Default::default(),
+            connect: Default::default(),
+            policies: Default::default(),
         }
     }
 

@@ -410,6 +410,22 @@ fn service_principal_id(client_id: &str) -> String {
         .to_string()
 }
 
+/// The app roles a token for `audience` carries: app roles belong to one resource, so a Graph
+/// token has the Graph permissions and an Exchange token the Exchange Online ones.
+fn roles_for(roles: &[String], audience: &str) -> Vec<String> {
+    let exchange = audience.eq_ignore_ascii_case(OUTLOOK_AUDIENCE);
+    roles
+        .iter()
+        .filter(|r| {
+            crate::exchange::EXCHANGE_ROLES
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case(r))
+                == exchange
+        })
+        .cloned()
+        .collect()
+}
+
 /// Issues an access token for `audience`.
 pub(crate) fn mint(
     app: &App,
@@ -433,7 +449,7 @@ pub(crate) fn mint(
         "idp": format!("https://sts.windows.net/{}/", app.reg.tenant_id),
         "idtyp": "app",
         "oid": oid,
-        "roles": app.reg.roles,
+        "roles": roles_for(&app.reg.roles, audience),
         "sub": oid,
         "tid": app.reg.tenant_id,
         "uti": uuid::Uuid::new_v4().simple().to_string(),
@@ -468,12 +484,24 @@ fn unauthorized(message: &str) -> GraphError {
     )
 }
 
-/// Validates `Authorization: Bearer …` for Graph, with Graph's messages.
-pub(crate) fn verify_graph_token(
+/// Why a bearer token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenProblem {
+    Empty,
+    Malformed,
+    Signature,
+    Audience,
+    Issuer,
+    Expired,
+}
+
+/// Validates `Authorization: Bearer …`: signature, one of `audiences`, tenant, lifetime.
+fn validate(
     app: &App,
     authorization: Option<&str>,
     now: OffsetDateTime,
-) -> Result<Claims, GraphError> {
+    audiences: &[&str],
+) -> Result<Claims, TokenProblem> {
     let token = authorization
         .map(str::trim)
         .and_then(|v| {
@@ -481,42 +509,37 @@ pub(crate) fn verify_graph_token(
             scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
         })
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| unauthorized("Access token is empty."))?;
-    let malformed = || unauthorized("CompactToken parsing failed with error code: 80049217");
+        .ok_or(TokenProblem::Empty)?;
     let parts: Vec<&str> = token.split('.').collect();
     let [h, p, s] = parts.as_slice() else {
-        return Err(malformed());
+        return Err(TokenProblem::Malformed);
     };
-    let payload = b64_json(p).ok_or_else(malformed)?;
-    b64_json(h).ok_or_else(malformed)?;
-    let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| malformed())?;
+    let payload = b64_json(p).ok_or(TokenProblem::Malformed)?;
+    b64_json(h).ok_or(TokenProblem::Malformed)?;
+    let sig = URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| TokenProblem::Malformed)?;
     let expected = hmac(&app.token_key, format!("{h}.{p}").as_bytes());
     if sig.len() != expected.len() || !openssl::memcmp::eq(&sig, &expected) {
-        return Err(unauthorized("Access token validation failure."));
+        return Err(TokenProblem::Signature);
     }
     let aud = payload
         .get("aud")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if !(aud.eq_ignore_ascii_case(GRAPH_AUDIENCE) || aud.eq_ignore_ascii_case(GRAPH_APP_ID)) {
-        return Err(unauthorized(
-            "Access token validation failure. Invalid audience.",
-        ));
+    if !audiences.iter().any(|a| aud.eq_ignore_ascii_case(a)) {
+        return Err(TokenProblem::Audience);
     }
     let tid = payload
         .get("tid")
         .and_then(Value::as_str)
         .unwrap_or_default();
     if !tid.eq_ignore_ascii_case(&app.reg.tenant_id) {
-        return Err(unauthorized(
-            "Access token validation failure. Invalid issuer.",
-        ));
+        return Err(TokenProblem::Issuer);
     }
     let exp = payload.get("exp").and_then(Value::as_i64).unwrap_or(0);
     if now.unix_timestamp() >= exp {
-        return Err(unauthorized(
-            "Lifetime validation failed, the token is expired.",
-        ));
+        return Err(TokenProblem::Expired);
     }
     let roles = payload
         .get("roles")
@@ -529,6 +552,39 @@ pub(crate) fn verify_graph_token(
         })
         .unwrap_or_default();
     Ok(Claims { roles })
+}
+
+/// Validates `Authorization: Bearer …` for Graph, with Graph's messages.
+pub(crate) fn verify_graph_token(
+    app: &App,
+    authorization: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Claims, GraphError> {
+    validate(app, authorization, now, &[GRAPH_AUDIENCE, GRAPH_APP_ID]).map_err(|p| {
+        unauthorized(match p {
+            TokenProblem::Empty => "Access token is empty.",
+            TokenProblem::Malformed => "CompactToken parsing failed with error code: 80049217",
+            TokenProblem::Signature => "Access token validation failure.",
+            TokenProblem::Audience => "Access token validation failure. Invalid audience.",
+            TokenProblem::Issuer => "Access token validation failure. Invalid issuer.",
+            TokenProblem::Expired => "Lifetime validation failed, the token is expired.",
+        })
+    })
+}
+
+/// Validates `Authorization: Bearer …` for Exchange Online (audience
+/// `https://outlook.office365.com`).
+pub(crate) fn verify_exchange_token(
+    app: &App,
+    authorization: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Claims, TokenProblem> {
+    validate(
+        app,
+        authorization,
+        now,
+        &[OUTLOOK_AUDIENCE, crate::exchange::EXCHANGE_APP_ID],
+    )
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
@@ -582,6 +638,22 @@ mod tests {
                 .unwrap_err()
                 .0,
             500011
+        );
+    }
+
+    #[test]
+    fn roles_follow_the_resource() {
+        let roles: Vec<String> = ["User.ReadWrite.All", "Exchange.ManageAsApp", "Mail.Send"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            roles_for(&roles, GRAPH_AUDIENCE),
+            vec!["User.ReadWrite.All", "Mail.Send"]
+        );
+        assert_eq!(
+            roles_for(&roles, OUTLOOK_AUDIENCE),
+            vec!["Exchange.ManageAsApp"]
         );
     }
 

@@ -255,6 +255,7 @@ impl Server {
             .unwrap_or_else(|e| panic!("{tool}: protocol error {e}"));
         let text = text_of(&result);
         self.record(&text);
+        assert_envelope(tool, &result);
         result
     }
 
@@ -430,6 +431,26 @@ pub fn sandbox_db_key(dir: &Path) -> String {
 
 pub fn db_path(dir: &Path) -> PathBuf {
     dir.join("data/m365_admin.db")
+}
+
+/// Every tool result says where it ran: the sandbox tenant, its domain, the
+/// app, read-only or not; in `_meta` and in the structured result.
+pub fn assert_envelope(tool: &str, r: &CallToolResult) {
+    let key = "m365-admin/envelope";
+    let meta = r
+        .meta
+        .as_ref()
+        .and_then(|m| m.0.get(key))
+        .unwrap_or_else(|| panic!("{tool}: no envelope in _meta"));
+    assert_eq!(meta["mode"], "sandbox", "{tool}: {meta}");
+    assert_eq!(meta["domain"], "libertygoldsilver.com", "{tool}: {meta}");
+    assert!(meta["tenantId"].as_str().is_some_and(|t| !t.is_empty()), "{tool}: {meta}");
+    assert!(meta["clientId"].is_string() && meta["readOnly"].is_boolean(), "{tool}: {meta}");
+    if let Some(Value::Object(o)) = &r.structured_content
+        && !o.contains_key("truncated")
+    {
+        assert_eq!(o.get(key), Some(meta), "{tool}: envelope in structuredContent");
+    }
 }
 
 pub fn text_of(r: &CallToolResult) -> String {

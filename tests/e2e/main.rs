@@ -7,6 +7,7 @@ mod audit;
 mod confirm;
 mod doctor;
 mod gate;
+mod operator;
 mod plugins;
 mod retry;
 mod secrets;

@@ -30,8 +30,14 @@ pub struct Gate {
     pub policy: Arc<GraphPolicy>,
     /// Granted Exchange cmdlets, lower-cased.
     pub exchange: Arc<Vec<String>>,
+    /// Read-only mode: only reads go upstream, whatever the tool claims.
+    pub read_only: bool,
     pub call: Arc<CallCtx>,
 }
+
+/// A refusal: the sentence, and whether it is read-only mode (PERM_001)
+/// rather than the plugin's grants (PLUGIN_001).
+const READ_ONLY_MARK: &str = "read-only mode";
 
 type Pending = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
 type SendFuture =
@@ -40,8 +46,13 @@ type SendFuture =
 impl Gate {
     fn deny(&self, why: String) -> SendFuture {
         tracing::warn!(plugin = %self.call.plugin, tool = %self.call.tool, %why, "request refused by the gate");
+        let code = if why.contains(READ_ONLY_MARK) {
+            ErrorCode::Perm001
+        } else {
+            ErrorCode::Plugin001
+        };
         self.call.host_error(CodedError::new(
-            ErrorCode::Plugin001,
+            code,
             format!("Plugin `{}` was refused: {why}", self.call.plugin),
         ));
         Box::new(async { Err(HttpError::HttpRequestDenied) })
@@ -79,6 +90,11 @@ impl Gate {
         if !(input["Parameters"].is_object() || input["Parameters"].is_null()) {
             return Err("its Exchange request's Parameters is not an object.".into());
         }
+        if self.read_only && !cmdlet.to_ascii_lowercase().starts_with("get-") {
+            return Err(format!(
+                "{READ_ONLY_MARK} is on, so Exchange cmdlet `{cmdlet}` (not a Get-) is not sent."
+            ));
+        }
         if !self.exchange.contains(&cmdlet.to_ascii_lowercase()) {
             return Err(format!(
                 "its manifest grants no Exchange cmdlet `{cmdlet}`; add it under [grants] exchange and approve it to allow this request."
@@ -106,6 +122,15 @@ impl Gate {
             ));
         }
         let segments = normalize_path(uri.path()).map_err(|e| format!("{} ({e}).", uri.path()))?;
+        // A $batch is a POST that may only read: its requests are judged one
+        // by one, under the same rule.
+        let is_batch = segments.len() == 1 && segments[0].eq_ignore_ascii_case("$batch");
+        if self.read_only && *method != Method::GET && !is_batch {
+            return Err(format!(
+                "{READ_ONLY_MARK} is on, so `{method} /{}` is not sent; only reads reach the tenant.",
+                segments.join("/")
+            ));
+        }
         if !self.policy.allows(method.as_str(), &segments) {
             return Err(format!(
                 "its manifest grants no `{method} /{}`; add that grant to the manifest and approve it to allow this request.",
@@ -190,6 +215,7 @@ impl WasiHttpHooks for Gate {
         let call = self.call.clone();
         let policy = self.policy.clone();
         let exchange = self.exchange.clone();
+        let read_only = self.read_only;
         Box::new(async move {
             let body = match Limited::new(body, MAX_BODY).collect().await {
                 Ok(b) => b.to_bytes(),
@@ -209,6 +235,7 @@ impl WasiHttpHooks for Gate {
                 upstream: None,
                 policy,
                 exchange,
+                read_only,
                 call: call.clone(),
             };
             if is_batch && let Err(why) = gate.judge_batch(&body) {

@@ -79,6 +79,7 @@ pub struct PluginState {
     store: StoreAccess,
     addins: AddinAccess,
     environment: TenantInfo,
+    settings: Arc<Vec<(String, String)>>,
     call: Arc<CallCtx>,
 }
 
@@ -321,6 +322,14 @@ impl bindings::m365::plugin::host::Host for PluginState {
         Ok(())
     }
 
+    async fn setting(&mut self, name: String) -> wasmtime::Result<Option<String>> {
+        Ok(self
+            .settings
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone()))
+    }
+
     async fn tenant(&mut self) -> wasmtime::Result<TenantInfo> {
         Ok(self.environment.clone())
     }
@@ -393,6 +402,7 @@ pub struct Runtime {
     limits: CallLimits,
     services: Services,
     environment: TenantInfo,
+    settings: Arc<Vec<(String, String)>>,
 }
 
 /// What the host lends plugins besides compute: the gated upstream, the
@@ -405,6 +415,10 @@ pub struct Services {
     pub manifests: Option<ManifestFetcher>,
     /// Is it the sandbox; the tenant id.
     pub tenant: (bool, String),
+    /// Read-only mode: the gate lets only reads through.
+    pub read_only: bool,
+    /// Operator settings plugins may read (`host.setting`).
+    pub settings: Vec<(String, String)>,
 }
 
 impl Runtime {
@@ -440,6 +454,7 @@ impl Runtime {
                 sandbox: services.tenant.0,
                 tenant_id: services.tenant.1.clone(),
             },
+            settings: Arc::new(services.settings.clone()),
             services,
         })
     }
@@ -494,6 +509,7 @@ impl Runtime {
             upstream: self.services.upstream.clone(),
             policy: prepared.policy.clone(),
             exchange: prepared.exchange.clone(),
+            read_only: self.services.read_only,
             call: call.clone(),
         };
         let state = PluginState {
@@ -514,6 +530,7 @@ impl Runtime {
                 granted: prepared.addins_granted,
             },
             environment: self.environment.clone(),
+            settings: self.settings.clone(),
             call,
         };
         let mut store = Store::new(&self.engine, state);

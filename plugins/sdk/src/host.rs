@@ -37,6 +37,11 @@ pub fn tenant() -> imp::TenantInfo {
     imp::tenant()
 }
 
+/// An operator setting meant for plugins (e.g. `mail-signoff`), if set.
+pub fn setting(name: &str) -> Option<String> {
+    imp::setting(name)
+}
+
 /// Milliseconds since the Unix epoch, from the host.
 pub fn now_ms() -> u64 {
     imp::now()

@@ -365,12 +365,27 @@ fn render_all(t: &Template, values: &Map<String, Value>) -> Result<Rendered, Too
         .as_deref()
         .map(|s| render::render(Part::Text, s, values))
         .transpose()?;
+    // The operator may mark every message the agent sends (M365_MAIL_SIGNOFF).
+    let (html, text) = match host::setting("mail-signoff").filter(|s| !s.trim().is_empty()) {
+        Some(signoff) => (
+            format!("{}<p>{}</p>", cleaned.html, escape_html(signoff.trim())),
+            text.map(|t| format!("{t}\n\n-- \n{}", signoff.trim())),
+        ),
+        None => (cleaned.html, text),
+    };
     Ok(Rendered {
         subject,
-        html: cleaned.html,
+        html,
         text,
         removed: cleaned.removed,
     })
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 pub fn preview(a: PreviewArgs) -> Result<Value, ToolError> {

@@ -438,8 +438,14 @@ fn rule_id() -> String {
     use base64::Engine;
     let mut bytes = [0u8; 8];
     bytes[..4].copy_from_slice(&[1, 0, 0, 0]);
-    bytes[4..].copy_from_slice(&uuid::Uuid::new_v4().as_bytes()[..4]);
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    loop {
+        bytes[4..].copy_from_slice(&uuid::Uuid::new_v4().as_bytes()[..4]);
+        let id = base64::engine::general_purpose::STANDARD.encode(bytes);
+        // A '/' would split the id's path segment (`%2F` decodes before routing).
+        if !id.contains('/') {
+            return id;
+        }
+    }
 }
 
 fn rules_context(app: &App, user_id: &str, entity: bool) -> String {

@@ -4,13 +4,16 @@
 //! so `$batch` runs each step through the very same [`route`].
 
 pub(crate) mod batch;
+pub(crate) mod connect;
 pub(crate) mod groups;
 mod licenses;
 mod mail;
 pub(crate) mod mailbox;
 mod org;
+pub(crate) mod policies;
 mod query;
 mod teams;
+mod tracing;
 mod users;
 
 use http::{HeaderMap, Method, StatusCode};
@@ -273,6 +276,9 @@ pub(crate) fn route(
             }
         }
         [r, _, seg, ..] if is(r, "users") => Err(not_found_segment(seg)),
+        [r, ..] if tracing::handles(r) => tracing::route(app, ctx, claims, &m, segs, q),
+        [r, ..] if policies::handles(r) => policies::route(app, claims, &m, segs, q, body),
+        _ if connect::handles(segs) => connect::route(app, ctx, claims, &m, segs, q, body),
         [r, ..] if groups::handles(r) => groups::route(app, ctx, claims, &m, segs, q, body),
         [r, ..] if teams::handles(r) => teams::route(app, ctx, claims, &m, segs, q, body),
         [seg, ..] => Err(not_found_segment(seg)),

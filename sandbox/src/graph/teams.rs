@@ -510,7 +510,10 @@ fn channel_json(app: &App, t: &Tenant, gid: &str, c: &Channel, entity: bool) -> 
     obj.insert("displayName".into(), json!(c.display_name));
     obj.insert("description".into(), json!(c.description));
     obj.insert("isFavoriteByDefault".into(), Value::Null);
-    obj.insert("email".into(), json!(""));
+    obj.insert(
+        "email".into(),
+        json!(super::connect::channel_email(t, gid, &c.id).unwrap_or_default()),
+    );
     obj.insert("tenantId".into(), json!(t.id));
     obj.insert(
         "webUrl".into(),

@@ -1,0 +1,1286 @@
+//! What connects a team to its other services:
+//!
+//! - channel tabs: `GET/POST /teams/{id}/channels/{cid}/tabs`, `GET/PATCH/DELETE …/tabs/{tabId}`
+//!   (`teamsApp@odata.bind` to one of the built-in apps, `displayName`, `configuration`;
+//!   `$expand=teamsApp` and `$filter=teamsApp/id eq '…'` on the list);
+//! - the group's document library `GET /groups/{id}/drive` and a channel's folder in it
+//!   `GET /teams/{id}/channels/{cid}/filesFolder`;
+//! - Planner: `POST /planner/plans` (container a Microsoft 365 group), `GET /planner/plans/{id}`,
+//!   `GET /groups/{id}/planner/plans`;
+//! - channel email: `POST …/channels/{cid}/provisionEmail` and `…/removeEmail`, which Graph
+//!   supports only with delegated permissions, so an app-only token (every sandbox token) gets
+//!   403; the control API `POST /_sandbox/channelEmail` does what "Get email address" in the
+//!   Teams client does, and the channel's `email` then shows the address.
+//!
+//! Routes under `/groups/{id}/team/…` work as under `/teams/{id}/…`.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use super::groups::{bound_key, find_group, normalize};
+use super::{Query, is, json_object, not_found_segment};
+use crate::app::App;
+use crate::errors::{Ctx, GraphError, GraphResult, Reply, rfc3339};
+use crate::server::method_not_allowed;
+use crate::state::{INITIAL_DOMAIN, Tenant};
+use crate::token::Claims;
+
+const TAB_READ: &[&str] = &[
+    "TeamsTab.Read.All",
+    "TeamsTab.ReadWriteForTeam.All",
+    "TeamsTab.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+const TAB_CREATE: &[&str] = &[
+    "TeamsTab.Create",
+    "TeamsTab.ReadWriteForTeam.All",
+    "TeamsTab.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "Directory.ReadWrite.All",
+];
+const TAB_WRITE: &[&str] = &[
+    "TeamsTab.ReadWriteForTeam.All",
+    "TeamsTab.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "Directory.ReadWrite.All",
+];
+const FILES_FOLDER_READ: &[&str] = &[
+    "Files.Read.All",
+    "Files.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadWrite.All",
+];
+const DRIVE_READ: &[&str] = &[
+    "Files.Read.All",
+    "Files.ReadWrite.All",
+    "Sites.Read.All",
+    "Sites.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadWrite.All",
+];
+const PLAN_READ: &[&str] = &["Tasks.Read.All", "Tasks.ReadWrite.All"];
+const PLAN_CREATE: &[&str] = &["Tasks.ReadWrite.All"];
+
+/// The apps every team has, which tabs can pin: (teamsApp id, display name).
+const BUILT_IN_APPS: &[(&str, &str)] = &[
+    (
+        "com.microsoft.teamspace.tab.files.sharepoint",
+        "Document Library",
+    ),
+    (
+        "com.microsoft.teamspace.tab.planner",
+        "Tasks by Planner and To Do",
+    ),
+    ("com.microsoft.teamspace.tab.web", "Website"),
+    ("com.microsoft.teamspace.tab.wiki", "Wiki"),
+    ("com.microsoft.teamspace.tab.file.staticviewer.word", "Word"),
+    (
+        "com.microsoft.teamspace.tab.file.staticviewer.excel",
+        "Excel",
+    ),
+    (
+        "com.microsoft.teamspace.tab.file.staticviewer.powerpoint",
+        "PowerPoint",
+    ),
+    ("com.microsoft.teamspace.tab.file.staticviewer.pdf", "PDF"),
+    ("com.microsoft.teamspace.tab.powerbi", "Power BI"),
+    ("0d820ecd-def2-4297-adad-78056cde7c78", "OneNote"),
+    ("81fef3a6-72aa-4648-a763-de824aeafb7d", "Forms"),
+    ("2a527703-1f6f-4559-a332-d8a7d288cd88", "SharePoint"),
+];
+
+/// Persisted with the tenant.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct ConnectState {
+    pub tabs: Vec<Tab>,
+    pub channel_emails: Vec<ChannelEmail>,
+    pub plans: Vec<Plan>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Tab {
+    pub team_id: String,
+    pub channel_id: String,
+    pub id: String,
+    pub display_name: String,
+    pub teams_app_id: String,
+    pub configuration: Map<String, Value>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ChannelEmail {
+    pub team_id: String,
+    pub channel_id: String,
+    pub email: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Plan {
+    pub id: String,
+    pub group_id: String,
+    pub title: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_date_time: OffsetDateTime,
+    /// The app that created it.
+    pub created_by_app: String,
+}
+
+/// The channel's provisioned email address, if any.
+pub(crate) fn channel_email(t: &Tenant, team_id: &str, channel_id: &str) -> Option<String> {
+    t.connect
+        .channel_emails
+        .iter()
+        .find(|e| e.team_id.eq_ignore_ascii_case(team_id) && e.channel_id == channel_id)
+        .map(|e| e.email.clone())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors.
+
+fn teams_error(status: StatusCode, code: &str, message: impl Into<String>) -> GraphError {
+    GraphError::new(status, code, message)
+}
+
+fn bad(message: impl Into<String>) -> GraphError {
+    teams_error(StatusCode::BAD_REQUEST, "BadRequest", message)
+}
+
+fn require_teams(claims: &Claims, roles: &[&str]) -> Result<(), GraphError> {
+    if claims.has_any(roles) {
+        Ok(())
+    } else {
+        Err(teams_error(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            format!(
+                "Missing role permissions on the request. API requires one of '{}'. Roles on the request '{}'.",
+                roles.join(", "),
+                claims.roles.join(", ")
+            ),
+        ))
+    }
+}
+
+fn require_graph(claims: &Claims, roles: &[&str], code: &str) -> Result<(), GraphError> {
+    if claims.has_any(roles) {
+        Ok(())
+    } else {
+        Err(GraphError::new(
+            StatusCode::FORBIDDEN,
+            code,
+            "Either scp or roles claim need to be present in the token with one of the permissions this API requires.",
+        ))
+    }
+}
+
+fn unknown_property(name: &str, type_name: &str) -> GraphError {
+    bad(format!(
+        "The property '{name}' does not exist on type '{type_name}'. Make sure to only use property names that are defined by the type or mark the type as open type."
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lookups.
+
+/// The group index of a provisioned team and the channel index (`primaryChannel` is General).
+fn team_channel(t: &Tenant, team_id: &str, channel_id: &str) -> Result<(usize, usize), GraphError> {
+    if uuid::Uuid::parse_str(team_id).is_err() {
+        return Err(bad("teamId needs to be a valid GUID."));
+    }
+    let gi = find_group(t, team_id)
+        .filter(|&i| t.groups[i].has_team())
+        .ok_or_else(|| {
+            teams_error(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("No team found with Group Id {team_id}"),
+            )
+        })?;
+    let team = t.groups[gi].team.as_ref().expect("has_team");
+    let ci = if is(channel_id, "primaryChannel") {
+        0
+    } else {
+        team.channels
+            .iter()
+            .position(|c| c.id == channel_id)
+            .ok_or_else(|| {
+                teams_error(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    format!("Channel {channel_id} was not found in the team."),
+                )
+            })?
+    };
+    Ok((gi, ci))
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+fn tenant_prefix() -> &'static str {
+    INITIAL_DOMAIN.split('.').next().unwrap_or("contoso")
+}
+
+fn digest(seed: &str) -> Vec<u8> {
+    openssl::hash::hash(openssl::hash::MessageDigest::sha256(), seed.as_bytes())
+        .map(|d| d.to_vec())
+        .unwrap_or_else(|_| vec![7; 32])
+}
+
+/// A drive id in SharePoint's `b!…` form, stable for a seed.
+fn drive_id(seed: &str) -> String {
+    let mut bytes = digest(&format!("drive/{seed}"));
+    bytes.extend(digest(&format!("drive2/{seed}")));
+    format!("b!{}", URL_SAFE_NO_PAD.encode(&bytes[..48]))
+}
+
+/// A driveItem id in OneDrive's 34-character form.
+fn item_id(seed: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let d = digest(&format!("item/{seed}"));
+    let tail: String = d
+        .iter()
+        .take(32)
+        .map(|b| ALPHABET[(*b & 31) as usize] as char)
+        .collect();
+    format!("01{tail}")
+}
+
+fn site_url(nick: &str) -> String {
+    format!(
+        "https://{}.sharepoint.com/sites/{}",
+        tenant_prefix(),
+        enc(nick)
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing.
+
+/// Whether (normalized) segments are one of this module's resources.
+pub(super) fn handles(segs: &[String]) -> bool {
+    let segs = normalize(segs);
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let channel_nav = |nav: &str| {
+        ["tabs", "filesFolder", "provisionEmail", "removeEmail"]
+            .iter()
+            .any(|n| is(nav, n))
+    };
+    match s.as_slice() {
+        [p, ..] if is(p, "planner") => true,
+        [g, _, d] if is(g, "groups") && is(d, "drive") => true,
+        [g, _, p, ..] if is(g, "groups") && is(p, "planner") => true,
+        [t, _, c, _, nav, ..] if is(t, "teams") && is(c, "channels") => channel_nav(nav),
+        [g, _, t, c, _, nav, ..] if is(g, "groups") && is(t, "team") && is(c, "channels") => {
+            channel_nav(nav)
+        }
+        _ => false,
+    }
+}
+
+pub(super) fn route(
+    app: &App,
+    ctx: &Ctx,
+    claims: &Claims,
+    m: &Method,
+    segs: &[String],
+    q: &Query,
+    body: &[u8],
+) -> GraphResult {
+    let segs = normalize(segs);
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    match s.as_slice() {
+        [p, rest @ ..] if is(p, "planner") => route_planner(app, ctx, claims, m, rest, body),
+        [_, gid, d] if is(d, "drive") => match *m {
+            Method::GET => {
+                require_graph(claims, DRIVE_READ, "accessDenied")?;
+                group_drive(app, gid)
+            }
+            _ => Err(method_not_allowed()),
+        },
+        [_, gid, p, plans] if is(p, "planner") && is(plans, "plans") => match *m {
+            Method::GET => {
+                require_graph(claims, PLAN_READ, "Forbidden")?;
+                group_plans(app, gid)
+            }
+            _ => Err(method_not_allowed()),
+        },
+        [_, _, p, seg, ..] if is(p, "planner") => Err(not_found_segment(seg)),
+        [t, tid, _, cid, rest @ ..] if is(t, "teams") => {
+            route_channel(app, claims, m, tid, cid, rest, q, body)
+        }
+        [_, gid, _, _, cid, rest @ ..] => route_channel(app, claims, m, gid, cid, rest, q, body),
+        [seg, ..] => Err(not_found_segment(seg)),
+        [] => Err(not_found_segment("")),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn route_channel(
+    app: &App,
+    claims: &Claims,
+    m: &Method,
+    tid: &str,
+    cid: &str,
+    rest: &[&str],
+    q: &Query,
+    body: &[u8],
+) -> GraphResult {
+    match rest {
+        [nav] if is(nav, "tabs") => match *m {
+            Method::GET => {
+                require_teams(claims, TAB_READ)?;
+                list_tabs(app, tid, cid, q)
+            }
+            Method::POST => {
+                require_teams(claims, TAB_CREATE)?;
+                create_tab(app, tid, cid, body)
+            }
+            _ => Err(method_not_allowed()),
+        },
+        [nav, tab] if is(nav, "tabs") => match *m {
+            Method::GET => {
+                require_teams(claims, TAB_READ)?;
+                get_tab(app, tid, cid, tab, q)
+            }
+            Method::PATCH => {
+                require_teams(claims, TAB_WRITE)?;
+                patch_tab(app, tid, cid, tab, body)
+            }
+            Method::DELETE => {
+                require_teams(claims, TAB_WRITE)?;
+                delete_tab(app, tid, cid, tab)
+            }
+            _ => Err(method_not_allowed()),
+        },
+        [nav] if is(nav, "filesFolder") => match *m {
+            Method::GET => {
+                require_teams(claims, FILES_FOLDER_READ)?;
+                files_folder(app, tid, cid)
+            }
+            _ => Err(method_not_allowed()),
+        },
+        [action] if is(action, "provisionEmail") || is(action, "removeEmail") => match *m {
+            Method::POST => Err(teams_error(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                format!(
+                    "{action} is not supported with application permissions: it needs delegated ChannelSettings.ReadWrite.All (a signed-in user). Provision the channel's email address in the Teams client (Get email address), then read it from the channel's email property."
+                ),
+            )),
+            _ => Err(method_not_allowed()),
+        },
+        [seg, ..] => Err(not_found_segment(seg)),
+        [] => Err(not_found_segment("channels")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tabs.
+
+fn app_name(app_id: &str) -> Option<&'static str> {
+    BUILT_IN_APPS
+        .iter()
+        .find(|(id, _)| id.eq_ignore_ascii_case(app_id))
+        .map(|(_, n)| *n)
+}
+
+fn tab_json(t: &Tenant, tab: &Tab, expand_app: bool, context: Option<String>) -> Value {
+    let mut o = Map::new();
+    if let Some(c) = context {
+        o.insert("@odata.context".into(), json!(c));
+    }
+    o.insert("id".into(), json!(tab.id));
+    o.insert("displayName".into(), json!(tab.display_name));
+    o.insert(
+        "webUrl".into(),
+        json!(format!(
+            "https://teams.microsoft.com/l/channel/{}/tab%3a%3a{}?label={}&groupId={}&tenantId={}",
+            enc(&tab.channel_id),
+            tab.id,
+            enc(&tab.display_name),
+            tab.team_id,
+            t.id
+        )),
+    );
+    let mut config = Map::new();
+    for k in ["entityId", "contentUrl", "removeUrl", "websiteUrl"] {
+        config.insert(
+            k.into(),
+            tab.configuration.get(k).cloned().unwrap_or(Value::Null),
+        );
+    }
+    o.insert("configuration".into(), Value::Object(config));
+    if expand_app {
+        o.insert(
+            "teamsApp".into(),
+            json!({
+                "id": tab.teams_app_id,
+                "externalId": null,
+                "displayName": app_name(&tab.teams_app_id),
+                "distributionMethod": "store",
+            }),
+        );
+    }
+    Value::Object(o)
+}
+
+fn tabs_context(app: &App, tid: &str, cid: &str) -> String {
+    format!(
+        "{}$metadata#teams('{tid}')/channels('{}')/tabs",
+        app.graph_root(),
+        enc(cid)
+    )
+}
+
+fn expand_app(q: &Query) -> Result<bool, GraphError> {
+    match q.get("expand") {
+        None => Ok(false),
+        Some(e) if is(e.trim(), "teamsApp") => Ok(true),
+        Some(e) => Err(bad(format!(
+            "Parsing OData Select and Expand failed: Could not find a property named '{e}' on type 'microsoft.graph.teamsTab'."
+        ))),
+    }
+}
+
+fn list_tabs(app: &App, tid: &str, cid: &str, q: &Query) -> GraphResult {
+    q.only(&["expand", "filter"])?;
+    let expand = expand_app(q)?;
+    let filter = match q.get("filter") {
+        None => None,
+        Some(f) => {
+            let (prop, value) = f
+                .split_once(" eq ")
+                .map(|(p, v)| (p.trim(), v.trim()))
+                .ok_or_else(|| bad("Invalid filter clause: only 'teamsApp/id eq' and 'displayName eq' are supported."))?;
+            let value = value
+                .strip_prefix('\'')
+                .and_then(|v| v.strip_suffix('\''))
+                .ok_or_else(|| bad("Invalid filter clause: the value must be a quoted string."))?
+                .to_string();
+            if !(is(prop, "teamsApp/id") || is(prop, "displayName")) {
+                return Err(bad(format!(
+                    "Invalid filter clause: filtering on '{prop}' is not supported."
+                )));
+            }
+            Some((is(prop, "teamsApp/id"), value))
+        }
+    };
+    app.store.read(|t| {
+        let (gi, ci) = team_channel(t, tid, cid)?;
+        let gid = &t.groups[gi].id;
+        let channel_id = &t.groups[gi].team.as_ref().expect("team").channels[ci].id;
+        let value: Vec<Value> = t
+            .connect
+            .tabs
+            .iter()
+            .filter(|tab| tab.team_id.eq_ignore_ascii_case(gid) && tab.channel_id == *channel_id)
+            .filter(|tab| match &filter {
+                None => true,
+                Some((true, v)) => tab.teams_app_id.eq_ignore_ascii_case(v),
+                Some((false, v)) => tab.display_name == *v,
+            })
+            .map(|tab| tab_json(t, tab, expand, None))
+            .collect();
+        Ok(Reply::ok(json!({
+            "@odata.context": tabs_context(app, gid, channel_id),
+            "@odata.count": value.len(),
+            "value": value,
+        })))
+    })
+}
+
+/// Checks a `configuration` object (a teamsTabConfiguration).
+fn check_configuration(v: &Value) -> Result<Map<String, Value>, GraphError> {
+    let Value::Object(o) = v else {
+        return Err(bad(
+            "The 'configuration' property must be a teamsTabConfiguration object.",
+        ));
+    };
+    let mut out = Map::new();
+    for (k, val) in o {
+        if k.starts_with('@') {
+            continue;
+        }
+        let known = ["entityId", "contentUrl", "removeUrl", "websiteUrl"]
+            .iter()
+            .find(|p| p.eq_ignore_ascii_case(k));
+        let Some(name) = known else {
+            return Err(unknown_property(k, "microsoft.graph.teamsTabConfiguration"));
+        };
+        if !(val.is_string() || val.is_null()) {
+            return Err(bad(format!(
+                "The value of configuration.{name} must be a string or null."
+            )));
+        }
+        out.insert(name.to_string(), val.clone());
+    }
+    Ok(out)
+}
+
+fn teams_app_of(bind: &Value) -> Result<String, GraphError> {
+    let url = bind
+        .as_str()
+        .ok_or_else(|| bad("teamsApp@odata.bind must be a URL string."))?;
+    let path = url.split(['?', '#']).next().unwrap_or_default();
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segs.as_slice() {
+        [.., catalogs, apps, id] if is(catalogs, "appCatalogs") && is(apps, "teamsApps") => {
+            Ok(id.to_string())
+        }
+        [.., last] if last.starts_with("teamsApps(") => {
+            let key = normalize(&[last.to_string()]);
+            key.get(1)
+                .cloned()
+                .ok_or_else(|| bad("Invalid teamsApp@odata.bind value."))
+        }
+        _ => Err(bad(format!(
+            "Invalid teamsApp@odata.bind value '{url}': bind an app with https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{{id}}."
+        ))),
+    }
+}
+
+fn create_tab(app: &App, tid: &str, cid: &str, body: &[u8]) -> GraphResult {
+    let body = json_object(body)?;
+    let mut name = None;
+    let mut app_id = None;
+    let mut configuration = Map::new();
+    for (k, v) in &body {
+        match k.as_str() {
+            "displayName" => name = v.as_str().map(str::trim).map(str::to_string),
+            "teamsApp@odata.bind" => app_id = Some(teams_app_of(v)?),
+            "configuration" => configuration = check_configuration(v)?,
+            k if k.starts_with('@') => {}
+            other => return Err(unknown_property(other, "microsoft.graph.teamsTab")),
+        }
+    }
+    let name = name
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| bad("The tab's displayName is required."))?;
+    if name.chars().count() > 128 {
+        return Err(bad("The tab's displayName can be at most 128 characters."));
+    }
+    let app_id =
+        app_id.ok_or_else(|| bad("teamsApp@odata.bind is required: the app whose tab to add."))?;
+    let Some(_) = app_name(&app_id) else {
+        return Err(teams_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!(
+                "The app '{app_id}' is not installed in the team. Install it first (POST /teams/{tid}/installedApps)."
+            ),
+        ));
+    };
+    let canonical = BUILT_IN_APPS
+        .iter()
+        .find(|(id, _)| id.eq_ignore_ascii_case(&app_id))
+        .map(|(id, _)| id.to_string())
+        .unwrap_or(app_id);
+    app.store.mutate(|t| {
+        let (gi, ci) = team_channel(t, tid, cid)?;
+        let g = &t.groups[gi];
+        let team = g.team.as_ref().expect("team");
+        if team.is_archived {
+            return Err(bad(format!(
+                "Team {tid} is archived: its settings and channels can't be changed until it is unarchived."
+            )));
+        }
+        let tab = Tab {
+            team_id: g.id.clone(),
+            channel_id: team.channels[ci].id.clone(),
+            id: uuid::Uuid::new_v4().to_string(),
+            display_name: name,
+            teams_app_id: canonical,
+            configuration,
+        };
+        let context = format!("{}/$entity", tabs_context(app, &tab.team_id, &tab.channel_id));
+        let out = tab_json(t, &tab, false, Some(context));
+        t.connect.tabs.push(tab);
+        Ok(Reply::json(StatusCode::CREATED, out))
+    })
+}
+
+fn tab_index(t: &Tenant, gid: &str, channel_id: &str, tab: &str) -> Result<usize, GraphError> {
+    t.connect
+        .tabs
+        .iter()
+        .position(|x| {
+            x.team_id.eq_ignore_ascii_case(gid) && x.channel_id == channel_id && x.id == tab
+        })
+        .ok_or_else(|| {
+            teams_error(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("Tab {tab} was not found in the channel."),
+            )
+        })
+}
+
+fn get_tab(app: &App, tid: &str, cid: &str, tab: &str, q: &Query) -> GraphResult {
+    q.only(&["expand", "select"])?;
+    let expand = expand_app(q)?;
+    app.store.read(|t| {
+        let (gi, ci) = team_channel(t, tid, cid)?;
+        let gid = t.groups[gi].id.clone();
+        let channel_id = t.groups[gi].team.as_ref().expect("team").channels[ci]
+            .id
+            .clone();
+        let i = tab_index(t, &gid, &channel_id, tab)?;
+        let context = format!("{}/$entity", tabs_context(app, &gid, &channel_id));
+        Ok(Reply::ok(tab_json(
+            t,
+            &t.connect.tabs[i],
+            expand,
+            Some(context),
+        )))
+    })
+}
+
+fn patch_tab(app: &App, tid: &str, cid: &str, tab: &str, body: &[u8]) -> GraphResult {
+    let body = json_object(body)?;
+    let mut name = None;
+    let mut configuration = None;
+    for (k, v) in &body {
+        match k.as_str() {
+            "displayName" => {
+                name = Some(
+                    v.as_str()
+                        .map(str::trim)
+                        .filter(|n| !n.is_empty())
+                        .ok_or_else(|| bad("The tab's displayName must be a non-empty string."))?
+                        .to_string(),
+                )
+            }
+            "configuration" => configuration = Some(check_configuration(v)?),
+            k if k.starts_with('@') => {}
+            other => return Err(unknown_property(other, "microsoft.graph.teamsTab")),
+        }
+    }
+    app.store.mutate(|t| {
+        let (gi, ci) = team_channel(t, tid, cid)?;
+        let gid = t.groups[gi].id.clone();
+        let channel_id = t.groups[gi].team.as_ref().expect("team").channels[ci]
+            .id
+            .clone();
+        let i = tab_index(t, &gid, &channel_id, tab)?;
+        let tab = &mut t.connect.tabs[i];
+        if let Some(n) = name {
+            tab.display_name = n;
+        }
+        if let Some(c) = configuration {
+            for (k, v) in c {
+                tab.configuration.insert(k, v);
+            }
+        }
+        let tab = tab.clone();
+        let context = format!("{}/$entity", tabs_context(app, &gid, &channel_id));
+        Ok(Reply::ok(tab_json(t, &tab, false, Some(context))))
+    })
+}
+
+fn delete_tab(app: &App, tid: &str, cid: &str, tab: &str) -> GraphResult {
+    app.store.mutate(|t| {
+        let (gi, ci) = team_channel(t, tid, cid)?;
+        let gid = t.groups[gi].id.clone();
+        let channel_id = t.groups[gi].team.as_ref().expect("team").channels[ci]
+            .id
+            .clone();
+        let i = tab_index(t, &gid, &channel_id, tab)?;
+        t.connect.tabs.remove(i);
+        Ok(Reply::no_content())
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files.
+
+fn group_drive_json(app: &App, g: &crate::graph::groups::Group) -> Value {
+    let nick = g.prop_str("mailNickname").unwrap_or_default();
+    let created = rfc3339(g.created_date_time);
+    json!({
+        "@odata.context": format!("{}$metadata#drives/$entity", app.graph_root()),
+        "createdDateTime": created,
+        "description": "",
+        "id": drive_id(&g.id),
+        "lastModifiedDateTime": created,
+        "name": "Documents",
+        "webUrl": format!("{}/Shared%20Documents", site_url(nick)),
+        "driveType": "documentLibrary",
+        "createdBy": {"user": {"displayName": "System Account"}},
+        "lastModifiedBy": {"user": {"displayName": "System Account"}},
+        "owner": {"group": {"email": g.prop_str("mail"), "id": g.id, "displayName": g.display_name()}},
+        "quota": {"deleted": 0, "remaining": 27487790694400u64, "state": "normal", "total": 27487790694400u64, "used": 0},
+    })
+}
+
+fn group_drive(app: &App, gid: &str) -> GraphResult {
+    app.store.read(|t| {
+        let i = find_group(t, gid).ok_or_else(|| GraphError::not_found(gid))?;
+        let g = &t.groups[i];
+        if !g.is_unified() {
+            return Err(GraphError::new(
+                StatusCode::NOT_FOUND,
+                "itemNotFound",
+                "The resource could not be found: only Microsoft 365 groups have a document library.",
+            ));
+        }
+        Ok(Reply::ok(group_drive_json(app, g)))
+    })
+}
+
+fn files_folder(app: &App, tid: &str, cid: &str) -> GraphResult {
+    app.store.read(|t| {
+        let (gi, ci) = team_channel(t, tid, cid)?;
+        let g = &t.groups[gi];
+        let c = &g.team.as_ref().expect("team").channels[ci];
+        let nick = g.prop_str("mailNickname").unwrap_or_default();
+        // Private and shared channels have a site of their own.
+        let (site, drive) = if c.membership_type == "standard" {
+            (site_url(nick), drive_id(&g.id))
+        } else {
+            let channel_site: String = c
+                .display_name
+                .chars()
+                .filter(|ch| !ch.is_whitespace())
+                .collect();
+            (
+                site_url(&format!("{nick}-{channel_site}")),
+                drive_id(&format!("{}/{}", g.id, c.id)),
+            )
+        };
+        let created = rfc3339(c.created_date_time);
+        Ok(Reply::ok(json!({
+            "@odata.context": format!(
+                "{}$metadata#teams('{}')/channels('{}')/filesFolder/$entity",
+                app.graph_root(),
+                g.id,
+                enc(&c.id)
+            ),
+            "id": item_id(&format!("{}/{}", g.id, c.id)),
+            "createdDateTime": created,
+            "lastModifiedDateTime": created,
+            "name": c.display_name,
+            "webUrl": format!("{site}/Shared%20Documents/{}", enc(&c.display_name)),
+            "size": 0,
+            "parentReference": {"driveId": drive, "driveType": "documentLibrary"},
+            "fileSystemInfo": {"createdDateTime": created, "lastModifiedDateTime": created},
+            "folder": {"childCount": 0},
+        })))
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Planner.
+
+const PLAN_ETAG: &str = "W/\"JzEtUGxhbiAgQEBAQEBAQEBAQEBAQEBAWCc=\"";
+
+fn plan_id() -> String {
+    let mut bytes = [0u8; 21];
+    if openssl::rand::rand_bytes(&mut bytes).is_err() {
+        bytes[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    }
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn plan_json(p: &Plan, context: Option<String>) -> Value {
+    let mut o = Map::new();
+    if let Some(c) = context {
+        o.insert("@odata.context".into(), json!(c));
+    }
+    o.insert("@odata.etag".into(), json!(PLAN_ETAG));
+    o.insert(
+        "createdDateTime".into(),
+        json!(rfc3339(p.created_date_time)),
+    );
+    o.insert("owner".into(), json!(p.group_id));
+    o.insert("title".into(), json!(p.title));
+    o.insert("id".into(), json!(p.id));
+    o.insert(
+        "createdBy".into(),
+        json!({"user": null, "application": {"displayName": null, "id": p.created_by_app}}),
+    );
+    o.insert(
+        "container".into(),
+        json!({
+            "@odata.type": "microsoft.graph.plannerPlanContainer",
+            "url": format!("https://graph.microsoft.com/v1.0/groups/{}", p.group_id),
+            "containerId": p.group_id,
+            "type": "group",
+        }),
+    );
+    Value::Object(o)
+}
+
+fn route_planner(
+    app: &App,
+    ctx: &Ctx,
+    claims: &Claims,
+    m: &Method,
+    rest: &[&str],
+    body: &[u8],
+) -> GraphResult {
+    match rest {
+        [plans] if is(plans, "plans") => match *m {
+            Method::POST => {
+                require_graph(claims, PLAN_CREATE, "Forbidden")?;
+                create_plan(app, ctx, body)
+            }
+            _ => Err(method_not_allowed()),
+        },
+        [plans, id] if is(plans, "plans") => match *m {
+            Method::GET => {
+                require_graph(claims, PLAN_READ, "Forbidden")?;
+                app.store.read(|t| {
+                    let p = t
+                        .connect
+                        .plans
+                        .iter()
+                        .find(|p| p.id == *id && find_group(t, &p.group_id).is_some())
+                        .ok_or_else(|| {
+                            GraphError::new(
+                                StatusCode::NOT_FOUND,
+                                "",
+                                "The requested item is not found.",
+                            )
+                        })?;
+                    Ok(Reply::ok(plan_json(
+                        p,
+                        Some(format!(
+                            "{}$metadata#planner/plans/$entity",
+                            app.graph_root()
+                        )),
+                    )))
+                })
+            }
+            _ => Err(method_not_allowed()),
+        },
+        [seg, ..] => Err(not_found_segment(seg)),
+        [] => Err(method_not_allowed()),
+    }
+}
+
+fn create_plan(app: &App, ctx: &Ctx, body: &[u8]) -> GraphResult {
+    let body = json_object(body)?;
+    let mut title = None;
+    let mut group = None;
+    for (k, v) in &body {
+        match k.as_str() {
+            "title" => title = v.as_str().map(str::trim).map(str::to_string),
+            "owner" => group = v.as_str().map(str::to_string),
+            "container" => {
+                let c = v.as_object().ok_or_else(|| {
+                    bad("The 'container' property must be a plannerPlanContainer object.")
+                })?;
+                if let Some(url) = c.get("url").and_then(Value::as_str) {
+                    group = Some(bound_key(url, &["groups"]).ok_or_else(|| {
+                        bad(format!(
+                            "The container url '{url}' is not a group; use https://graph.microsoft.com/v1.0/groups/{{group-id}}."
+                        ))
+                    })?);
+                } else {
+                    let kind = c.get("type").and_then(Value::as_str).unwrap_or_default();
+                    if !kind.eq_ignore_ascii_case("group") {
+                        return Err(bad(format!(
+                            "The sandbox emulates plans in groups only (container type 'group'), not '{kind}'."
+                        )));
+                    }
+                    group = c
+                        .get("containerId")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                }
+            }
+            k if k.starts_with('@') => {}
+            other => return Err(unknown_property(other, "microsoft.graph.plannerPlan")),
+        }
+    }
+    let title = title
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| bad("The plan's title is required."))?;
+    if title.chars().count() > 255 {
+        return Err(bad("The plan's title can be at most 255 characters."));
+    }
+    let gid = group.ok_or_else(|| bad("The plan's container is required: {\"container\": {\"url\": \"https://graph.microsoft.com/v1.0/groups/{group-id}\"}}."))?;
+    let client = app.reg.client_id.clone();
+    app.store.mutate(|t| {
+        let i = find_group(t, &gid).ok_or_else(|| {
+            GraphError::new(
+                StatusCode::NOT_FOUND,
+                "",
+                format!("The group '{gid}' was not found; a plan's container must be an existing Microsoft 365 group."),
+            )
+        })?;
+        if !t.groups[i].is_unified() {
+            return Err(bad(
+                "The container group is not a Microsoft 365 group; only Microsoft 365 groups can contain plans.",
+            ));
+        }
+        let plan = Plan {
+            id: plan_id(),
+            group_id: t.groups[i].id.clone(),
+            title,
+            created_date_time: ctx.now,
+            created_by_app: client,
+        };
+        let out = plan_json(
+            &plan,
+            Some(format!("{}$metadata#planner/plans/$entity", app.graph_root())),
+        );
+        t.connect.plans.push(plan);
+        Ok(Reply::json(StatusCode::CREATED, out))
+    })
+}
+
+fn group_plans(app: &App, gid: &str) -> GraphResult {
+    app.store.read(|t| {
+        let i = find_group(t, gid).ok_or_else(|| GraphError::not_found(gid))?;
+        let id = &t.groups[i].id;
+        let value: Vec<Value> = t
+            .connect
+            .plans
+            .iter()
+            .filter(|p| p.group_id.eq_ignore_ascii_case(id))
+            .map(|p| plan_json(p, None))
+            .collect();
+        Ok(Reply::ok(json!({
+            "@odata.context": format!("{}$metadata#Collection(microsoft.graph.plannerPlan)", app.graph_root()),
+            "@odata.count": value.len(),
+            "value": value,
+        })))
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channel email, through the control API.
+
+/// What the Teams client's "Get email address" does: provisions (or returns) the channel's
+/// address. `POST /_sandbox/channelEmail` with `{"teamId", "channelId"}`.
+pub(crate) fn provision_email(
+    app: &App,
+    team_id: &str,
+    channel_id: &str,
+) -> Result<String, GraphError> {
+    app.store.mutate(|t| {
+        let (gi, ci) = team_channel(t, team_id, channel_id)?;
+        let gid = t.groups[gi].id.clone();
+        let cid = t.groups[gi].team.as_ref().expect("team").channels[ci]
+            .id
+            .clone();
+        if let Some(e) = channel_email(t, &gid, &cid) {
+            return Ok(e);
+        }
+        let hex: String = digest(&format!("channel-email/{gid}/{cid}"))
+            .iter()
+            .take(4)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let email = format!("{hex}.{INITIAL_DOMAIN}@amer.teams.ms");
+        t.connect.channel_emails.push(ChannelEmail {
+            team_id: gid,
+            channel_id: cid,
+            email: email.clone(),
+        });
+        Ok(email)
+    })
+}
+
+/// Removes a channel's address (`DELETE /_sandbox/channelEmail`).
+pub(crate) fn remove_email(app: &App, team_id: &str, channel_id: &str) -> Result<(), GraphError> {
+    app.store.mutate(|t| {
+        let (gi, ci) = team_channel(t, team_id, channel_id)?;
+        let gid = t.groups[gi].id.clone();
+        let cid = t.groups[gi].team.as_ref().expect("team").channels[ci]
+            .id
+            .clone();
+        let before = t.connect.channel_emails.len();
+        t.connect
+            .channel_emails
+            .retain(|e| !(e.team_id.eq_ignore_ascii_case(&gid) && e.channel_id == cid));
+        if t.connect.channel_emails.len() == before {
+            return Err(GraphError::new(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                "The channel has no email address.",
+            ));
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+    use serde_json::json;
+
+    use crate::testkit::kit;
+    use crate::token::Claims;
+
+    const DOCS: &str = "https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/com.microsoft.teamspace.tab.files.sharepoint";
+    const PLANNER: &str = "https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/com.microsoft.teamspace.tab.planner";
+
+    #[test]
+    fn document_library_tab_drive_and_files_folder() {
+        let k = kit();
+        let (gid, general) = k.team("sales");
+        let drive = k.graph(Method::GET, &format!("/groups/{gid}/drive"), None);
+        assert_eq!(drive.status, 200, "{}", drive.body);
+        assert_eq!(drive.body["driveType"], "documentLibrary");
+        assert_eq!(drive.body["name"], "Documents");
+        let web = drive.body["webUrl"].as_str().unwrap().to_string();
+        assert_eq!(
+            web,
+            "https://libertygoldsilver.sharepoint.com/sites/sales/Shared%20Documents"
+        );
+        assert!(drive.body["id"].as_str().unwrap().starts_with("b!"));
+
+        let folder = k.graph(
+            Method::GET,
+            &format!("/teams/{gid}/channels/{general}/filesFolder"),
+            None,
+        );
+        assert_eq!(folder.status, 200, "{}", folder.body);
+        assert_eq!(folder.body["name"], "General");
+        assert_eq!(folder.body["webUrl"], format!("{web}/General"));
+        assert_eq!(folder.body["parentReference"]["driveId"], drive.body["id"]);
+        assert!(folder.body["folder"].is_object());
+
+        let tabs = format!("/teams/{gid}/channels/{general}/tabs");
+        let a = k.graph(
+            Method::POST,
+            &tabs,
+            Some(json!({
+                "displayName": "Documents",
+                "teamsApp@odata.bind": DOCS,
+                "configuration": {"entityId": "", "contentUrl": web, "removeUrl": null, "websiteUrl": null}
+            })),
+        );
+        assert_eq!(a.status, 201, "{}", a.body);
+        let tab_id = a.body["id"].as_str().unwrap().to_string();
+        assert_eq!(a.body["configuration"]["contentUrl"], web);
+        assert!(
+            a.body["webUrl"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://teams.microsoft.com/l/channel/")
+        );
+
+        let list = k.graph(Method::GET, &format!("{tabs}?$expand=teamsApp"), None);
+        assert_eq!(list.status, 200, "{}", list.body);
+        assert_eq!(list.value().len(), 1);
+        assert_eq!(
+            list.value()[0]["teamsApp"]["id"],
+            "com.microsoft.teamspace.tab.files.sharepoint"
+        );
+        let filtered = k.graph(
+            Method::GET,
+            &format!("{tabs}?$filter=teamsApp/id%20eq%20'com.microsoft.teamspace.tab.planner'"),
+            None,
+        );
+        assert_eq!(filtered.value().len(), 0);
+        // The same through /groups/{id}/team.
+        let via_group = k.graph(
+            Method::GET,
+            &format!("/groups/{gid}/team/channels/{general}/tabs"),
+            None,
+        );
+        assert_eq!(via_group.value().len(), 1);
+
+        let a = k.graph(
+            Method::PATCH,
+            &format!("{tabs}/{tab_id}"),
+            Some(json!({"displayName": "Files"})),
+        );
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert_eq!(a.body["displayName"], "Files");
+        assert_eq!(
+            k.graph(Method::DELETE, &format!("{tabs}/{tab_id}"), None)
+                .status,
+            204
+        );
+        assert_eq!(
+            k.graph(Method::GET, &format!("{tabs}/{tab_id}"), None)
+                .status,
+            404
+        );
+
+        // Validation and permissions.
+        for (body, status) in [
+            (json!({"teamsApp@odata.bind": DOCS}), 400),
+            (json!({"displayName": "x"}), 400),
+            (
+                json!({"displayName": "x", "teamsApp@odata.bind": "https://graph.microsoft.com/v1.0/users/x"}),
+                400,
+            ),
+            (
+                json!({"displayName": "x", "teamsApp@odata.bind": "https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/unknown.app"}),
+                404,
+            ),
+            (
+                json!({"displayName": "x", "teamsApp@odata.bind": DOCS, "configuration": {"colour": "red"}}),
+                400,
+            ),
+            (
+                json!({"displayName": "x", "teamsApp@odata.bind": DOCS, "sortOrder": 1}),
+                400,
+            ),
+        ] {
+            assert_eq!(
+                k.graph(Method::POST, &tabs, Some(body.clone())).status,
+                status,
+                "{body}"
+            );
+        }
+        let reader = Claims {
+            roles: vec!["TeamsTab.Read.All".into()],
+        };
+        let a = k.graph_as(
+            &reader,
+            Method::POST,
+            &tabs,
+            Some(json!({"displayName": "x", "teamsApp@odata.bind": DOCS})),
+        );
+        assert_eq!(a.status, 403);
+        assert!(a.message().contains("TeamsTab.Create"));
+        assert_eq!(
+            k.graph(
+                Method::GET,
+                &format!("/teams/{gid}/channels/19:nope@thread.tacv2/tabs"),
+                None
+            )
+            .status,
+            404
+        );
+        assert_eq!(
+            k.graph(Method::GET, "/teams/not-a-guid/channels/x/tabs", None)
+                .status,
+            400
+        );
+    }
+
+    #[test]
+    fn planner_plan_and_tab() {
+        let k = kit();
+        let (gid, general) = k.team("ops");
+        let a = k.graph(
+            Method::POST,
+            "/planner/plans",
+            Some(json!({"container": {"url": format!("https://graph.microsoft.com/v1.0/groups/{gid}")}, "title": "Ops board"})),
+        );
+        assert_eq!(a.status, 201, "{}", a.body);
+        let plan_id = a.body["id"].as_str().unwrap().to_string();
+        assert_eq!(plan_id.len(), 28);
+        assert_eq!(a.body["container"]["containerId"], gid);
+        assert_eq!(a.body["container"]["type"], "group");
+        assert_eq!(a.body["owner"], gid);
+        assert_eq!(
+            a.body["createdBy"]["application"]["id"],
+            k.app.reg.client_id
+        );
+        assert!(a.body["@odata.etag"].is_string());
+
+        let list = k.graph(Method::GET, &format!("/groups/{gid}/planner/plans"), None);
+        assert_eq!(list.status, 200, "{}", list.body);
+        assert_eq!(list.value().len(), 1);
+        assert_eq!(
+            k.graph(Method::GET, &format!("/planner/plans/{plan_id}"), None)
+                .body["title"],
+            "Ops board"
+        );
+        assert_eq!(
+            k.graph(Method::GET, "/planner/plans/nope", None).status,
+            404
+        );
+
+        let content = format!(
+            "https://tasks.office.com/libertygoldsilver.onmicrosoft.com/Home/PlannerFrame?page=7&planId={plan_id}"
+        );
+        let a = k.graph(
+            Method::POST,
+            &format!("/teams/{gid}/channels/{general}/tabs"),
+            Some(json!({
+                "displayName": "Ops board",
+                "teamsApp@odata.bind": PLANNER,
+                "configuration": {"entityId": plan_id, "contentUrl": content, "removeUrl": content, "websiteUrl": content}
+            })),
+        );
+        assert_eq!(a.status, 201, "{}", a.body);
+
+        for body in [
+            json!({"title": "x"}),
+            json!({"container": {"url": format!("https://graph.microsoft.com/v1.0/groups/{gid}")}}),
+            json!({"container": {"url": "https://graph.microsoft.com/v1.0/users/x"}, "title": "x"}),
+            json!({"container": {"containerId": "x", "type": "roster"}, "title": "x"}),
+        ] {
+            assert_eq!(
+                k.graph(Method::POST, "/planner/plans", Some(body.clone()))
+                    .status,
+                400,
+                "{body}"
+            );
+        }
+        let a = k.graph(
+            Method::POST,
+            "/planner/plans",
+            Some(json!({"container": {"url": format!("https://graph.microsoft.com/v1.0/groups/{}", uuid::Uuid::new_v4())}, "title": "x"})),
+        );
+        assert_eq!(a.status, 404);
+        let no_tasks = Claims {
+            roles: vec!["Group.ReadWrite.All".into()],
+        };
+        assert_eq!(
+            k.graph_as(
+                &no_tasks,
+                Method::POST,
+                "/planner/plans",
+                Some(json!({"title": "x"}))
+            )
+            .status,
+            403
+        );
+    }
+
+    #[test]
+    fn channel_email_is_delegated_only() {
+        let k = kit();
+        let (gid, general) = k.team("support");
+        let channel = format!("/teams/{gid}/channels/{general}");
+        let a = k.graph(Method::POST, &format!("{channel}/provisionEmail"), None);
+        assert_eq!(a.status, 403, "{}", a.body);
+        assert!(a.message().contains("delegated"));
+        assert_eq!(
+            k.graph(Method::POST, &format!("{channel}/removeEmail"), None)
+                .status,
+            403
+        );
+        assert_eq!(k.graph(Method::GET, &channel, None).body["email"], "");
+
+        // What the Teams client does, through the control API.
+        let email = super::provision_email(&k.app, &gid, &general).unwrap();
+        assert!(
+            email.ends_with(".libertygoldsilver.onmicrosoft.com@amer.teams.ms"),
+            "{email}"
+        );
+        assert_eq!(
+            super::provision_email(&k.app, &gid, &general).unwrap(),
+            email
+        );
+        assert_eq!(k.graph(Method::GET, &channel, None).body["email"], email);
+        super::remove_email(&k.app, &gid, &general).unwrap();
+        assert_eq!(k.graph(Method::GET, &channel, None).body["email"], "");
+        assert!(super::remove_email(&k.app, &gid, &general).is_err());
+    }
+}
