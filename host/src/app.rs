@@ -269,7 +269,10 @@ impl App {
     /// Keeps a long result readable as `m365://results/{id}`; the 20 newest
     /// are kept.
     pub fn keep_result(&self, tool: &str, text: &str) -> String {
-        let id = format!("{tool}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let id = format!(
+            "{tool}-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
         let mut kept = self.kept_results.lock().unwrap();
         kept.push_back((id.clone(), text.to_string()));
         while kept.len() > 20 {
@@ -286,7 +289,10 @@ impl App {
             return Value::Null;
         };
         let live = t.mode == "live";
-        let first = live && !self.announced.swap(true, std::sync::atomic::Ordering::SeqCst);
+        let first = live
+            && !self
+                .announced
+                .swap(true, std::sync::atomic::Ordering::SeqCst);
         if first {
             self.check_graph().await;
         }
@@ -304,7 +310,11 @@ impl App {
                 t.tenant_id,
                 domain.as_deref().unwrap_or("domain unknown"),
                 t.client_id,
-                if self.config.read_only { ", read-only" } else { "" }
+                if self.config.read_only {
+                    ", read-only"
+                } else {
+                    ""
+                }
             );
         }
         envelope
@@ -521,6 +531,16 @@ impl App {
         if uri == "m365://health" {
             return Ok(("application/json".into(), self.health().await.to_string()));
         }
+        if uri == "m365://metrics" {
+            let db = self.db.as_ref().ok_or_else(|| {
+                CodedError::new(ErrorCode::Store001, "No database is open in this mode.")
+            })?;
+            let rows = db.audit_since(None)?;
+            return Ok((
+                "application/json".into(),
+                crate::metrics::compute(&rows).to_string(),
+            ));
+        }
         if let Some(id) = uri.strip_prefix("m365://results/") {
             let kept = self.kept_results.lock().unwrap();
             return kept
@@ -660,7 +680,11 @@ impl App {
                     .map(str::to_string);
                 (true, None, domain)
             }
-            Ok(r) => (false, Some(format!("Graph answered HTTP {}", r.status)), None),
+            Ok(r) => (
+                false,
+                Some(format!("Graph answered HTTP {}", r.status)),
+                None,
+            ),
             Err(e) => (false, Some(e.to_string()), None),
         };
         let mut c = self.connectivity.lock().unwrap();

@@ -70,9 +70,18 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// A yes/no setting. A value that is neither (a typo such as `ture`) keeps
+/// the default rather than silently meaning "no", and says so.
 fn flag(name: &str, default: bool) -> bool {
     match var(name).map(|v| v.to_ascii_lowercase()) {
-        Some(v) => matches!(v.as_str(), "1" | "true" | "yes" | "on"),
+        Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => true,
+        Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => false,
+        Some(v) => {
+            eprintln!(
+                "m365-admin: {name}={v:?} is not true or false; using the default ({default})"
+            );
+            default
+        }
         None => default,
     }
 }

@@ -49,8 +49,14 @@ pub async fn run(app: &App) -> Report {
         lines.push(format!("PROBLEM credentials: {e}"));
     }
     let mut missing = Vec::new();
-    for p in registry.plugins.values() {
-        for grant in &p.grants {
+    let host_grants = vec![permissions::HOST_NEEDS.to_string()];
+    let owners = registry
+        .plugins
+        .values()
+        .map(|p| (p.name.as_str(), &p.grants))
+        .chain(std::iter::once(("(host)", &host_grants)));
+    for (name, grants) in owners {
+        for grant in grants {
             for need in permissions::needs(grant) {
                 let held = if need.permission == EXCHANGE_APP_PERMISSION {
                     &exchange_roles
@@ -58,25 +64,35 @@ pub async fn run(app: &App) -> Report {
                     &graph_roles
                 };
                 if token_error.is_none() && !need.met_by(held) {
-                    missing.push(json!({"plugin": p.name, "grant": grant, "permission": need.permission, "alternatives": need.alternatives}));
+                    missing.push(json!({"plugin": name, "grant": grant, "permission": need.permission, "alternatives": need.alternatives}));
                 }
             }
         }
     }
     missing.dedup();
+    // One line per permission to grant, naming every plugin and grant
+    // that needs it.
+    let mut by_permission: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
     for m in &missing {
+        by_permission
+            .entry(m["permission"].as_str().unwrap_or(""))
+            .or_default()
+            .push(format!(
+                "plugin {} for {}",
+                m["plugin"].as_str().unwrap_or(""),
+                m["grant"].as_str().unwrap_or("")
+            ));
+    }
+    for (permission, users) in &by_permission {
         ok = false;
-        let api = if m["permission"] == EXCHANGE_APP_PERMISSION {
+        let api = if *permission == EXCHANGE_APP_PERMISSION {
             "Office 365 Exchange Online"
         } else {
             "Microsoft Graph"
         };
         lines.push(format!(
-            "MISSING {} ({api} application permission), needed by plugin {} for {}: in Entra ID, App registrations > this app > API permissions > Add a permission > {api} > Application permissions > {}, then Grant admin consent.",
-            m["permission"].as_str().unwrap_or(""),
-            m["plugin"].as_str().unwrap_or(""),
-            m["grant"].as_str().unwrap_or(""),
-            m["permission"].as_str().unwrap_or(""),
+            "MISSING {permission} ({api} application permission), needed by {}: in Entra ID, App registrations > this app > API permissions > Add a permission > {api} > Application permissions > {permission}, then Grant admin consent.",
+            users.join(", ")
         ));
     }
     if ok {

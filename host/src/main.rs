@@ -35,6 +35,9 @@ enum Command {
     Tools {
         #[command(flatten)]
         scope: ScopeArgs,
+        /// Print the tool and resource reference as Markdown (docs/tools.md).
+        #[arg(long)]
+        markdown: bool,
     },
     /// The Entra ID permissions the selected tools' plugins need, to consent
     /// exactly those.
@@ -66,6 +69,16 @@ enum Command {
     /// the Entra ID permissions its grants need against what the app's token
     /// holds; exits 1 and says what to grant if anything is missing.
     Doctor(TenantArgs),
+    /// Usage figures from the audit trail: calls, success rate and
+    /// durations per tool, errors by code, throttling, template sends.
+    Stats {
+        /// RFC 3339 time or a date; only calls at or after it.
+        #[arg(long)]
+        since: Option<String>,
+        /// The sandbox's database instead of the live one.
+        #[arg(long)]
+        sandbox: bool,
+    },
     /// Add, review, list, remove and verify plugins.
     Plugins {
         #[command(subcommand)]
@@ -208,9 +221,13 @@ fn main() -> ExitCode {
 async fn run(command: Command) -> Result<ExitCode, CodedError> {
     match command {
         Command::Serve { tenant, scope } => serve(tenant, scope).await,
-        Command::Tools { scope } => {
+        Command::Tools { scope, markdown } => {
             let app = start(TenantArgs::default(), scope, false).await?;
             let registry = app.registry();
+            if markdown {
+                print!("{}", m365_admin::reference::markdown(&registry));
+                return Ok(ExitCode::SUCCESS);
+            }
             for (name, entry) in &registry.tools {
                 let a = &entry.tool.annotations;
                 let kind = if a.read_only {
@@ -222,11 +239,16 @@ async fn run(command: Command) -> Result<ExitCode, CodedError> {
                 };
                 let offered = match app.selection.decide(name, &entry.plugin, a.read_only) {
                     Ok(why) => format!("in ({why})"),
-                    Err(out) => format!("OUT ({})", match out {
-                        m365_admin::selection::Out::ReadOnlyMode => "read-only mode".to_string(),
-                        m365_admin::selection::Out::NotSelected(why) => why,
-                        m365_admin::selection::Out::PluginNotSelected => "plugin not enabled".to_string(),
-                    }),
+                    Err(out) => format!(
+                        "OUT ({})",
+                        match out {
+                            m365_admin::selection::Out::ReadOnlyMode =>
+                                "read-only mode".to_string(),
+                            m365_admin::selection::Out::NotSelected(why) => why,
+                            m365_admin::selection::Out::PluginNotSelected =>
+                                "plugin not enabled".to_string(),
+                        }
+                    ),
                 };
                 println!(
                     "{name:<28} {:<10} {kind:<11} {offered:<40} {}",
@@ -245,12 +267,19 @@ async fn run(command: Command) -> Result<ExitCode, CodedError> {
             let mut plugins: Vec<&str> = registry
                 .tools
                 .iter()
-                .filter(|(name, e)| app.selection.decide(name, &e.plugin, e.tool.annotations.read_only).is_ok())
+                .filter(|(name, e)| {
+                    app.selection
+                        .decide(name, &e.plugin, e.tool.annotations.read_only)
+                        .is_ok()
+                })
                 .map(|(_, e)| e.plugin.as_str())
                 .collect();
             plugins.sort();
             plugins.dedup();
-            let mut graph = Vec::new();
+            // The host's own read (health, the domain in every envelope).
+            let mut graph = m365_admin::permissions::permissions_for(&[
+                m365_admin::permissions::HOST_NEEDS.to_string(),
+            ]);
             let mut exchange = false;
             for p in &plugins {
                 let grants = &registry.plugins[*p].grants;
@@ -263,13 +292,22 @@ async fn run(command: Command) -> Result<ExitCode, CodedError> {
             }
             graph.sort();
             graph.dedup();
-            println!("Microsoft Graph application permissions (for plugins {}):", plugins.join(", "));
+            println!(
+                "Microsoft Graph application permissions (for plugins {}):",
+                plugins.join(", ")
+            );
             for p in &graph {
                 println!("  {p}");
             }
             if exchange {
-                println!("Office 365 Exchange Online application permission:\n  {}", m365_admin::permissions::EXCHANGE_APP_PERMISSION);
-                println!("Exchange role:\n  {}", m365_admin::permissions::EXCHANGE_ROLE);
+                println!(
+                    "Office 365 Exchange Online application permission:\n  {}",
+                    m365_admin::permissions::EXCHANGE_APP_PERMISSION
+                );
+                println!(
+                    "Exchange role:\n  {}",
+                    m365_admin::permissions::EXCHANGE_ROLE
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -301,6 +339,13 @@ async fn run(command: Command) -> Result<ExitCode, CodedError> {
         Command::Audit { command, sandbox } => audit(command, sandbox),
         Command::Db { command, sandbox } => db(command, sandbox),
         Command::Plugins { command, sandbox } => plugins(command, sandbox).await,
+        Command::Stats { since, sandbox } => {
+            let config = offline_config(sandbox);
+            let (db, _) = open_existing(&config)?;
+            let since = since.as_deref().map(parse_since).transpose()?;
+            print_json(&m365_admin::metrics::compute(&db.audit_since(since)?));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Doctor(t) => {
             let app = start(t, ScopeArgs::default(), true).await?;
             let report = m365_admin::doctor::run(&app).await;

@@ -259,6 +259,11 @@ impl ServerHandler for Server {
                     "Status, authentication, Graph connectivity, tenant and loaded plugins",
                 )
                 .with_mime_type("application/json"),
+            Resource::new("m365://metrics", "Usage metrics")
+                .with_description(
+                    "From the audit trail: calls, success rate, avg/p95 duration per tool, errors by code, throttling, template sends per week",
+                )
+                .with_mime_type("application/json"),
         ];
         for r in self.app.list_resources().await {
             let mut res = Resource::new(r.uri, r.name).with_mime_type(r.mime_type);

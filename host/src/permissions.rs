@@ -127,16 +127,59 @@ const GRAPH: &[(bool, &str, &str, &[&str])] = &[
         &["TeamsTab.ReadWrite.All", "Group.ReadWrite.All"],
     ),
     (
+        false,
+        "teams/*/channels/*/tabs",
+        "TeamsTab.Read.All",
+        &[
+            "TeamsTab.ReadWrite.All",
+            "Group.Read.All",
+            "Group.ReadWrite.All",
+        ],
+    ),
+    (
+        true,
+        "teams/*/channels/*/provisionEmail",
+        "ChannelSettings.ReadWrite.All",
+        &[],
+    ),
+    (
+        true,
+        "teams/*/channels/*/removeEmail",
+        "ChannelSettings.ReadWrite.All",
+        &[],
+    ),
+    (
         true,
         "teams/*/channels",
         "Channel.Create",
         &["Group.ReadWrite.All"],
     ),
     (
+        false,
+        "teams/*/channels",
+        "Channel.ReadBasic.All",
+        &[
+            "ChannelSettings.Read.All",
+            "ChannelSettings.ReadWrite.All",
+            "Group.Read.All",
+            "Group.ReadWrite.All",
+        ],
+    ),
+    (
         true,
         "teams/*/members",
         "TeamMember.ReadWrite.All",
         &["Group.ReadWrite.All"],
+    ),
+    (
+        false,
+        "teams/*/members",
+        "TeamMember.Read.All",
+        &[
+            "TeamMember.ReadWrite.All",
+            "Group.Read.All",
+            "Group.ReadWrite.All",
+        ],
     ),
     (
         true,
@@ -165,6 +208,15 @@ const GRAPH: &[(bool, &str, &str, &[&str])] = &[
         false,
         "policies",
         "Policy.Read.All",
+        &[
+            "Policy.ReadWrite.ConditionalAccess",
+            "Policy.ReadWrite.SecurityDefaults",
+        ],
+    ),
+    (
+        true,
+        "policies/identitySecurityDefaultsEnforcementPolicy",
+        "Policy.ReadWrite.SecurityDefaults",
         &["Policy.ReadWrite.ConditionalAccess"],
     ),
     (true, "policies", "Policy.ReadWrite.ConditionalAccess", &[]),
@@ -173,6 +225,10 @@ const GRAPH: &[(bool, &str, &str, &[&str])] = &[
     (false, "reports", "Reports.Read.All", &[]),
     (false, "auditLogs", "AuditLog.Read.All", &[]),
 ];
+
+/// What the host itself reads, whatever plugins are loaded: `GET
+/// /organization` for health and the tenant's domain in every result.
+pub const HOST_NEEDS: &str = "graph:GET /organization";
 
 /// One permission a grant needs: the least one, and others that also do.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -77,7 +77,12 @@ impl Selection {
     }
 
     /// Ok with the reason a tool is in, or why it is out.
-    pub fn decide(&self, tool: &str, plugin: &str, annotated_read_only: bool) -> Result<String, Out> {
+    pub fn decide(
+        &self,
+        tool: &str,
+        plugin: &str,
+        annotated_read_only: bool,
+    ) -> Result<String, Out> {
         if let Some(plugins) = &self.plugins
             && !plugins.iter().any(|p| p == plugin)
         {
@@ -134,11 +139,20 @@ mod tests {
             s.decide("list_teams", "teams", true),
             Err(Out::NotSelected("excluded by !list_teams".into()))
         );
-        assert!(matches!(s.decide("create_user", "users", false), Err(Out::NotSelected(_))));
+        assert!(matches!(
+            s.decide("create_user", "users", false),
+            Err(Out::NotSelected(_))
+        ));
         let s = Selection::new(true, None, Some("users"));
         assert!(s.decide("get_user", "users", true).is_ok());
-        assert_eq!(s.decide("create_user", "users", false), Err(Out::ReadOnlyMode));
-        assert_eq!(s.decide("send_from_template", "templates", false), Err(Out::PluginNotSelected));
+        assert_eq!(
+            s.decide("create_user", "users", false),
+            Err(Out::ReadOnlyMode)
+        );
+        assert_eq!(
+            s.decide("send_from_template", "templates", false),
+            Err(Out::PluginNotSelected)
+        );
         let all = Selection::new(false, Some("!delete_*"), None);
         assert!(all.decide("create_user", "users", false).is_ok());
         assert!(all.decide("delete_user", "users", false).is_err());

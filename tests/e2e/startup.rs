@@ -153,3 +153,20 @@ async fn the_cli_lists_tools_and_calls_one_through_the_same_path() {
         "{v}"
     );
 }
+
+/// docs/tools.md is what `tools --markdown` prints today: regenerate it
+/// with `cargo run -- tools --markdown > docs/tools.md` when tools change.
+#[tokio::test]
+async fn the_tool_reference_in_docs_is_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli(dir.path(), &["tools", "--markdown"], &[]).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("### `create_user`"));
+    assert!(out.stdout.contains("| `password` |") && out.stdout.contains("secret"));
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/tools.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        doc == out.stdout,
+        "docs/tools.md is stale: run `cargo run -- tools --markdown > docs/tools.md`"
+    );
+}

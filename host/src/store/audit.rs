@@ -99,7 +99,7 @@ const COLUMNS: &str = "id, at, kind, event, call_id, tool, plugin, arguments, ou
      duration_ms, request_ids, method, path, status, attempts, detail, prev_hash, hash";
 
 impl AuditRow {
-    fn new(at: &str, kind: &str) -> AuditRow {
+    pub(crate) fn new(at: &str, kind: &str) -> AuditRow {
         AuditRow {
             id: 0,
             at: at.to_string(),
