@@ -59,6 +59,8 @@ pub struct App {
     db_key: Option<DbKey>,
     /// Which tools this server offers.
     pub selection: crate::selection::Selection,
+    /// The newest scheduled backup, for health.
+    pub last_backup: crate::backups::LastBackup,
     /// Results too long to return whole, kept for this session (newest last).
     kept_results: Mutex<std::collections::VecDeque<(String, String)>>,
     /// Whether the live tenant's domain was looked up, and announced on
@@ -213,6 +215,7 @@ impl App {
             chain: Default::default(),
             selection,
             kept_results: Default::default(),
+            last_backup: Default::default(),
             announced: Default::default(),
         })
     }
@@ -638,6 +641,7 @@ impl App {
             "pluginsNotLoaded": registry.problems,
             "database": database,
             "auditChain": chain,
+            "lastBackup": self.last_backup.get(),
             "version": env!("CARGO_PKG_VERSION"),
         })
     }

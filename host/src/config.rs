@@ -44,6 +44,13 @@ pub struct Config {
     /// A tool result longer than this many characters is cut to its head
     /// with a link to the whole (M365_MAX_RESULT_CHARS).
     pub max_result_chars: usize,
+    /// Where `serve` keeps its daily encrypted backups (M365_BACKUP_DIR).
+    pub backup_dir: PathBuf,
+    /// Time between scheduled backups (M365_BACKUP_INTERVAL_SECS, a day); 0
+    /// turns them off.
+    pub backup_every: std::time::Duration,
+    /// How long backups are kept (M365_BACKUP_KEEP_DAYS, 30).
+    pub backup_keep: std::time::Duration,
     /// Added to every message the templates plugin sends (M365_MAIL_SIGNOFF).
     pub mail_signoff: Option<String>,
     /// How long a confirmation token stays valid (M365_CONFIRM_TTL_SECS, 300).
@@ -128,6 +135,14 @@ impl Config {
         } else {
             var("AZURE_CLIENT_SECRET").map(|s| Credentials::Secret(Secret::new(s)))
         };
+        let backup_dir = var("M365_BACKUP_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                database_path
+                    .parent()
+                    .map(|p| p.join("backups"))
+                    .unwrap_or_else(|| PathBuf::from("backups"))
+            });
         Config {
             sandbox,
             sandbox_reset,
@@ -153,6 +168,14 @@ impl Config {
             plugins: var("M365_PLUGINS"),
             max_result_chars: number("M365_MAX_RESULT_CHARS", 40_000usize).max(1000),
             mail_signoff: var("M365_MAIL_SIGNOFF"),
+            backup_dir,
+            backup_every: std::time::Duration::from_secs(number(
+                "M365_BACKUP_INTERVAL_SECS",
+                86_400u64,
+            )),
+            backup_keep: std::time::Duration::from_secs(
+                number("M365_BACKUP_KEEP_DAYS", 30u64) * 86_400,
+            ),
             confirm_ttl: std::time::Duration::from_secs(
                 number("M365_CONFIRM_TTL_SECS", 300u64).max(1),
             ),

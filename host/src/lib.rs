@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod backups;
 pub mod caps;
 pub mod config;
 pub mod confirm;

@@ -538,6 +538,32 @@ async fn start(t: TenantArgs, scope: ScopeArgs, connect: bool) -> Result<App, Co
     App::start(config, connect).await
 }
 
+/// A backup a day (M365_BACKUP_INTERVAL_SECS), verified, old ones pruned;
+/// checked every minute so a long-running server keeps to the schedule.
+async fn scheduled_backups(app: Arc<App>) {
+    let every = app.config.backup_every;
+    if app.db.is_none() || every.is_zero() {
+        return;
+    }
+    loop {
+        let app2 = app.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let (Some(db), Some(key)) = (&app2.db, app2.db_key()) {
+                m365_admin::backups::run_once(
+                    db,
+                    key,
+                    &app2.config.backup_dir,
+                    every,
+                    app2.config.backup_keep,
+                    &app2.last_backup,
+                )
+            }
+        })
+        .await;
+        tokio::time::sleep(every.min(std::time::Duration::from_secs(60))).await;
+    }
+}
+
 /// Notices plugins added, replaced or removed in the plugin directory (or
 /// approved from another process) while serving, loads them, and tells the
 /// client its lists changed. In-flight calls finish on the version they
@@ -585,11 +611,13 @@ async fn serve(t: TenantArgs, scope: ScopeArgs) -> Result<ExitCode, CodedError> 
             ));
         }
     };
+    let backups = tokio::spawn(scheduled_backups(app.clone()));
     if let Some(running) = running {
         let watcher = tokio::spawn(watch_plugins(app.clone(), running.peer().clone()));
         let _ = running.waiting().await;
         watcher.abort();
     }
+    backups.abort();
     tracing::info!("client disconnected; shutting down");
     app.close();
     if let Ok(app) = Arc::try_unwrap(app) {

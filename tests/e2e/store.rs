@@ -454,3 +454,53 @@ async fn a_backup_taken_while_serving_restores() {
     let verify = cli(dir.path(), &["audit", "verify", "--sandbox"], &[]).await;
     assert_eq!(verify.code, Some(0), "{}{}", verify.stdout, verify.stderr);
 }
+
+#[tokio::test]
+async fn serve_takes_a_verified_daily_backup_and_prunes_old_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    // A backup from 40 days ago, beyond the 30 kept.
+    let backups = dir.path().join("data/backups");
+    std::fs::create_dir_all(&backups).unwrap();
+    let old = backups.join("m365_admin-20261016T000000Z.db");
+    std::fs::write(&old, b"old").unwrap();
+    let touched = std::process::Command::new("touch")
+        .args(["-d", "40 days ago"])
+        .arg(&old)
+        .status()
+        .unwrap();
+    assert!(touched.success());
+
+    let s = Server::start_in(dir, Options::default().with_probe()).await;
+    let mut health = Value::Null;
+    for _ in 0..50 {
+        health = s.read("m365://health").await;
+        if health["lastBackup"]["verified"] == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(health["lastBackup"]["verified"], true, "{health}");
+    let file = std::path::PathBuf::from(health["lastBackup"]["file"].as_str().unwrap());
+    assert!(
+        file.starts_with(s.dir.path().join("data/backups")),
+        "{}",
+        file.display()
+    );
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(
+        !bytes.starts_with(b"SQLite format 3"),
+        "backup not encrypted"
+    );
+    assert!(!old.exists(), "the 40-day-old backup was kept");
+    // The backup restores like one taken by hand.
+    s.ok("store_put", json!({"key": "after", "value": "x"}))
+        .await;
+    let dir = s.stop().await;
+    let out = cli(
+        dir.path(),
+        &["db", "restore", file.to_str().unwrap(), "--sandbox"],
+        &[],
+    )
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+}

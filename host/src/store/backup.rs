@@ -124,6 +124,21 @@ pub fn restore(db_path: &Path, key: &DbKey, from: &Path) -> Result<RestoreReport
     }
 }
 
+/// Checks that a backup opens with `key` and that its audit chain verifies
+/// against the head written beside it; returns that head.
+pub fn verify_backup(path: &Path, key: &DbKey) -> Result<AuditHead, StoreError> {
+    check_not_plain(path)?;
+    let src = open_keyed(path, key, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let report = audit::verify(&src, read_head_file(path).as_ref())?;
+    if let Some(b) = report.first_broken {
+        return Err(StoreError::BackupBroken {
+            path: path.to_path_buf(),
+            explanation: b.explanation,
+        });
+    }
+    audit::head(&src)
+}
+
 fn open_keyed(path: &Path, key: &DbKey, flags: OpenFlags) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     conn.busy_timeout(BUSY_WAIT)?;
