@@ -228,9 +228,27 @@ impl ServerHandler for Server {
         });
         let progress = forward.is_some().then_some(tx);
         let elicit = elicitor(&context.peer);
+        // On its own task, so that a bug that panics in the host still
+        // answers the call instead of leaving the client waiting.
+        let app = self.app.clone();
+        let name = request.name.to_string();
+        let task = tokio::spawn(async move { app.call_tool(&name, args, progress, elicit).await });
+        let abort = task.abort_handle();
+        let joined = async {
+            task.await.unwrap_or_else(|e| {
+                tracing::error!(tool = %request.name, error = %e, "internal error while running a tool");
+                Err(CodedError::new(
+                    crate::errors::ErrorCode::Plugin001,
+                    format!("m365-admin hit an internal error while running `{}`; the call may not have completed. Check the log, and report it with the log lines.", request.name),
+                ))
+            })
+        };
         let outcome = tokio::select! {
-            r = self.app.call_tool(&request.name, args, progress, elicit) => Some(r),
-            _ = context.ct.cancelled() => None,
+            r = joined => Some(r),
+            _ = context.ct.cancelled() => {
+                abort.abort();
+                None
+            }
         };
         if let Some(f) = forward {
             // Let queued progress reach the client before the result does.

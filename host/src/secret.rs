@@ -92,7 +92,12 @@ fn find_credential(text: &str) -> Option<(usize, usize)> {
         |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=');
     let bearer = text
         .char_indices()
-        .filter(|(i, _)| text[*i..].len() >= 7 && text[*i..*i + 7].eq_ignore_ascii_case("bearer "))
+        // `get` rather than slicing: i + 7 may fall inside a multi-byte
+        // character (a name like "Müller" right after a space).
+        .filter(|(i, _)| {
+            text.get(*i..*i + 7)
+                .is_some_and(|w| w.eq_ignore_ascii_case("bearer "))
+        })
         .map(|(i, _)| i + 7)
         .find(|&i| {
             text[i..].starts_with(|c: char| is_token_char(c)) && !text[i..].starts_with(REDACTED)
@@ -231,6 +236,11 @@ mod tests {
             ),
             ("no secrets here", "no secrets here"),
             ("bearer ", "bearer "),
+            (
+                "Frau Müller → Bürö ünd ÿ ïs «ok»",
+                "Frau Müller → Bürö ünd ÿ ïs «ok»",
+            ),
+            ("é Bearer tok€n", "é Bearer [REDACTED]€n"),
         ];
         for (input, want) in cases {
             assert_eq!(redact(input), want, "input {input:?}");

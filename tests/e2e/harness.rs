@@ -444,12 +444,22 @@ pub fn assert_envelope(tool: &str, r: &CallToolResult) {
         .unwrap_or_else(|| panic!("{tool}: no envelope in _meta"));
     assert_eq!(meta["mode"], "sandbox", "{tool}: {meta}");
     assert_eq!(meta["domain"], "libertygoldsilver.com", "{tool}: {meta}");
-    assert!(meta["tenantId"].as_str().is_some_and(|t| !t.is_empty()), "{tool}: {meta}");
-    assert!(meta["clientId"].is_string() && meta["readOnly"].is_boolean(), "{tool}: {meta}");
+    assert!(
+        meta["tenantId"].as_str().is_some_and(|t| !t.is_empty()),
+        "{tool}: {meta}"
+    );
+    assert!(
+        meta["clientId"].is_string() && meta["readOnly"].is_boolean(),
+        "{tool}: {meta}"
+    );
     if let Some(Value::Object(o)) = &r.structured_content
         && !o.contains_key("truncated")
     {
-        assert_eq!(o.get(key), Some(meta), "{tool}: envelope in structuredContent");
+        assert_eq!(
+            o.get(key),
+            Some(meta),
+            "{tool}: envelope in structuredContent"
+        );
     }
 }
 

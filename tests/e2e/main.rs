@@ -3,9 +3,11 @@
 
 mod harness;
 
+mod addins;
 mod audit;
 mod confirm;
 mod doctor;
+mod features;
 mod gate;
 mod operator;
 mod plugins;
@@ -15,4 +17,5 @@ mod startup;
 mod store;
 mod teams;
 mod templates;
+mod tracking;
 mod users;

@@ -13,7 +13,12 @@ async fn listed(s: &Server) -> Vec<rmcp::model::Tool> {
 
 #[tokio::test]
 async fn read_only_mode_lists_reads_only_and_the_gate_refuses_writes() {
-    let s = Server::start(Options::default().with_probe().env("M365_READ_ONLY", "true")).await;
+    let s = Server::start(
+        Options::default()
+            .with_probe()
+            .env("M365_READ_ONLY", "true"),
+    )
+    .await;
     let tools = listed(&s).await;
     assert!(tools.iter().any(|t| t.name == "get_user"));
     for t in &tools {
@@ -28,7 +33,10 @@ async fn read_only_mode_lists_reads_only_and_the_gate_refuses_writes() {
         .err("create_user", json!({"email": "x@libertygoldsilver.com", "displayName": "X", "password": SENTINEL_PASSWORD, "license": "BusinessBasic"}))
         .await;
     assert_eq!(e["code"], "PERM_001");
-    assert!(e["message"].as_str().unwrap().contains("Read-only mode"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("Read-only mode"),
+        "{e}"
+    );
 
     // The probe's `http` tool claims to be read-only; its PATCH is still refused.
     let url = format!("https://graph.microsoft.com/v1.0/users/{ADMIN}");
@@ -36,7 +44,10 @@ async fn read_only_mode_lists_reads_only_and_the_gate_refuses_writes() {
         .err("http", json!({"method": "PATCH", "url": url, "body": "{\"department\": \"Pwned\"}", "headers": {"content-type": "application/json"}}))
         .await;
     assert_eq!(e["code"], "PERM_001", "{e}");
-    assert!(e["message"].as_str().unwrap().contains("read-only mode"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("read-only mode"),
+        "{e}"
+    );
     let user = s.ok("get_user", json!({"userEmail": ADMIN})).await;
     assert_ne!(user["department"], "Pwned");
 
@@ -64,10 +75,19 @@ async fn read_only_mode_lists_reads_only_and_the_gate_refuses_writes() {
 #[tokio::test]
 async fn only_the_selected_tools_are_offered() {
     let s = Server::start(Options::default().env("M365_TOOLS", "get_*,list_*,!list_teams")).await;
-    let names: Vec<String> = listed(&s).await.into_iter().map(|t| t.name.to_string()).collect();
-    assert!(names.contains(&"get_user".into()) && names.contains(&"list_users".into()), "{names:?}");
+    let names: Vec<String> = listed(&s)
+        .await
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
     assert!(
-        names.iter().all(|n| (n.starts_with("get_") || n.starts_with("list_")) && n != "list_teams"),
+        names.contains(&"get_user".into()) && names.contains(&"list_users".into()),
+        "{names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .all(|n| (n.starts_with("get_") || n.starts_with("list_")) && n != "list_teams"),
         "{names:?}"
     );
     let e = s.err("create_user", json!({})).await;
@@ -77,9 +97,17 @@ async fn only_the_selected_tools_are_offered() {
 
     let dir = tempfile::tempdir().unwrap();
     let tools = cli(dir.path(), &["tools", "--tools", "get_*"], &[]).await;
-    let get_user = tools.stdout.lines().find(|l| l.starts_with("get_user ")).unwrap();
+    let get_user = tools
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("get_user "))
+        .unwrap();
     assert!(get_user.contains("in (matches get_*)"), "{get_user}");
-    let create = tools.stdout.lines().find(|l| l.starts_with("create_user ")).unwrap();
+    let create = tools
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("create_user "))
+        .unwrap();
     assert!(create.contains("OUT (matches none of get_*)"), "{create}");
 }
 
@@ -92,7 +120,11 @@ async fn permissions_lists_what_the_selected_tools_need() {
         assert!(out.stdout.contains(want), "{want} missing: {}", out.stdout);
     }
     for unwanted in ["Mail.Send", "Team.Create", "Group.ReadWrite.All"] {
-        assert!(!out.stdout.contains(unwanted), "{unwanted} listed: {}", out.stdout);
+        assert!(
+            !out.stdout.contains(unwanted),
+            "{unwanted} listed: {}",
+            out.stdout
+        );
     }
 }
 
@@ -139,7 +171,11 @@ async fn long_lists_page_under_the_bound_and_long_results_are_cut_with_a_link() 
         assert!(text.len() < 20_000, "page of {} bytes", text.len());
         let page = r.structured_content.clone().unwrap();
         for u in page["users"].as_array().unwrap() {
-            assert!(seen.insert(u["id"].as_str().unwrap().to_string()), "{} twice", u["id"]);
+            assert!(
+                seen.insert(u["id"].as_str().unwrap().to_string()),
+                "{} twice",
+                u["id"]
+            );
         }
         pages += 1;
         cursor = page["nextCursor"].as_str().map(str::to_string);
@@ -176,7 +212,15 @@ async fn mail_the_agent_sends_carries_the_operators_signoff() {
     )
     .await;
     let outbox = s.sandbox().outbox().await;
-    assert!(outbox[0]["bodyHtml"].as_str().unwrap().contains(signoff), "{}", outbox[0]);
-    assert!(outbox[0]["bodyText"].as_str().unwrap().ends_with(signoff), "{}", outbox[0]);
+    assert!(
+        outbox[0]["bodyHtml"].as_str().unwrap().contains(signoff),
+        "{}",
+        outbox[0]
+    );
+    assert!(
+        outbox[0]["bodyText"].as_str().unwrap().ends_with(signoff),
+        "{}",
+        outbox[0]
+    );
     s.finish().await;
 }

@@ -168,3 +168,38 @@ async fn invalid_arguments_are_refused_before_any_graph_request() {
     );
     s.finish().await;
 }
+
+/// Names are not ASCII: the host's redaction, audit and logs must carry
+/// them through (they once panicked on a multi-byte character).
+#[tokio::test]
+async fn non_ascii_names_go_through_every_layer() {
+    let s = Server::start(Options::default()).await;
+    let name = "Jörg Müller-Lüdenscheidt → Ærøskøbing «α»";
+    s.ok(
+        "create_user",
+        json!({"email": "joerg@libertygoldsilver.com", "displayName": name, "password": SENTINEL_PASSWORD,
+               "license": "BusinessBasic", "waitForMailboxSeconds": 0}),
+    )
+    .await;
+    let user = s
+        .ok(
+            "get_user",
+            json!({"userEmail": "joerg@libertygoldsilver.com"}),
+        )
+        .await;
+    assert_eq!(user["displayName"], name);
+    let e = s
+        .err(
+            "get_user",
+            json!({"userEmail": "jörg→@libertygoldsilver.com"}),
+        )
+        .await;
+    assert!(e["code"].is_string(), "{e}");
+    let dir = s.stop().await;
+    let audit = cli(dir.path(), &["audit", "export", "--sandbox"], &[]).await;
+    assert!(
+        audit.stdout.contains("Müller-Lüdenscheidt"),
+        "{}",
+        audit.stdout
+    );
+}

@@ -4,6 +4,7 @@
 
 mod create;
 mod delete;
+mod exchange;
 mod licenses;
 mod mailbox;
 mod password;
@@ -37,9 +38,9 @@ impl Plugin for UsersPlugin {
             .secret("password"),
             Tool::new(
                 "configure_mailbox",
-                "Configure a user's mailbox: automatic replies, forwarding rules (inbox rules), \
-                 time zone, language. Waits for a new mailbox. Read/delivery receipt settings \
-                 are reported as not applied.",
+                "Configure a user's mailbox: read-receipt response, delivery-report read status, \
+                 mailbox forwarding (Exchange), automatic replies, forwarding inbox rules, time \
+                 zone, language. Waits for a new mailbox; returns before/after.",
                 mailbox::configure_mailbox,
             )
             .title("Configure mailbox"),

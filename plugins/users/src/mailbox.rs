@@ -1,5 +1,6 @@
 //! configure_mailbox, and waiting for a new user's mailbox.
 
+use crate::exchange::{self, MailboxForwarding, Wanted};
 use crate::{fetch_user, graph, str_field, user_path};
 use m365_plugin_sdk::graph::collection;
 use m365_plugin_sdk::host::{now_ms, progress, sleep_ms};
@@ -12,10 +13,6 @@ use serde_json::{Map, Value, json};
 /// Default and largest wait for a mailbox, in seconds.
 pub const DEFAULT_WAIT_S: u32 = 60;
 pub const MAX_WAIT_S: u32 = 300;
-
-const NOT_APPLIED_REASON: &str = "per-mailbox read/delivery receipt behaviour is an Exchange \
-setting (Set-MailboxMessageConfiguration) that this version cannot change; set it in Outlook \
-or the Exchange admin center";
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -32,10 +29,12 @@ pub struct ConfigureMailboxArgs {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MailboxSettingsArgs {
-    /// Exchange setting; reported as not applied.
+    /// Answer read-receipt requests automatically (true: always send, false: never send).
     pub read_receipts: Option<bool>,
-    /// Exchange setting; reported as not applied.
+    /// Show read status of mail to this mailbox in senders' delivery reports.
     pub delivery_receipts: Option<bool>,
+    /// Mailbox-level forwarding of all mail (Exchange), unlike forwardingRules.
+    pub forwarding: Option<MailboxForwarding>,
     pub automatic_replies: Option<AutomaticReplies>,
     /// Each becomes an inbox rule forwarding (or redirecting) all mail.
     #[schemars(length(min = 1, max = 10))]
@@ -359,28 +358,24 @@ pub fn configure_mailbox(args: ConfigureMailboxArgs) -> Result<Value, ToolError>
     if let Some(lang) = s.language.as_deref().map(str::trim) {
         patch.insert("language".into(), json!({ "locale": lang }));
     }
-    let mut not_applied = Vec::new();
-    for (name, value) in [
-        ("readReceipts", s.read_receipts),
-        ("deliveryReceipts", s.delivery_receipts),
-    ] {
-        if let Some(v) = value {
-            not_applied
-                .push(json!({ "setting": name, "requested": v, "reason": NOT_APPLIED_REASON }));
-        }
-    }
-    if patch.is_empty() && rules.is_empty() && not_applied.is_empty() {
+    let wanted = Wanted {
+        read_receipts: s.read_receipts,
+        delivery_receipts: s.delivery_receipts,
+        forwarding: s.forwarding.as_ref(),
+    };
+    if patch.is_empty() && rules.is_empty() && wanted.is_empty() {
         return Err(ToolError::input(
             Some("settings"),
-            "settings is empty; give at least one of automaticReplies, forwardingRules, \
-             timeZone, language.",
+            "settings is empty; give at least one of readReceipts, deliveryReceipts, \
+             forwarding, automaticReplies, forwardingRules, timeZone, language.",
         ));
     }
     validate_rules(rules, &upn)?;
+    exchange::validate(&wanted, &upn)?;
 
-    let needs_mailbox = !patch.is_empty() || !rules.is_empty();
-    let total: u64 =
-        1 + u64::from(needs_mailbox) * (1 + u64::from(!patch.is_empty()) + rules.len() as u64);
+    let needs_mailbox = !patch.is_empty() || !rules.is_empty() || !wanted.is_empty();
+    let total: u64 = 1 + u64::from(needs_mailbox)
+        * (1 + u64::from(!patch.is_empty()) + rules.len() as u64 + u64::from(!wanted.is_empty()));
     progress(0, total, &format!("Looking up {upn}"));
     let user = fetch_user(&upn, "id,userPrincipalName,assignedLicenses")?;
     let id = str_field(&user, "id").unwrap_or(&upn).to_string();
@@ -480,20 +475,17 @@ pub fn configure_mailbox(args: ConfigureMailboxArgs) -> Result<Value, ToolError>
                 done += 1;
             }
         }
+
+        if !wanted.is_empty() {
+            progress(done, total, &format!("Applying Exchange settings of {upn}"));
+            let changes = exchange::apply(&wanted, &upn)
+                .map_err(|e| partial(e, &applied, &created_rules, &upn))?;
+            applied.insert("exchange".into(), json!(changes));
+        }
     }
     progress(total, total, "Done");
 
     let mut parts = Vec::new();
-    if !not_applied.is_empty() {
-        let names: Vec<&str> = not_applied
-            .iter()
-            .filter_map(|n| n.get("setting").and_then(Value::as_str))
-            .collect();
-        parts.push(format!(
-            "Not applied: {} (Exchange settings this version cannot change).",
-            names.join(", ")
-        ));
-    }
     if applied.contains_key("mailboxSettings") {
         let keys: Vec<&str> = patch.keys().map(String::as_str).collect();
         parts.push(format!("Updated {} of {upn}.", keys.join(", ")));
@@ -508,17 +500,32 @@ pub fn configure_mailbox(args: ConfigureMailboxArgs) -> Result<Value, ToolError>
             created_rules.len() - created
         ));
     }
-    if parts.len() == usize::from(!not_applied.is_empty()) {
+    if let Some(changes) = applied.get("exchange").and_then(Value::as_array) {
+        let changed: Vec<&str> = changes
+            .iter()
+            .filter(|c| c["status"] == "changed")
+            .filter_map(|c| c["setting"].as_str())
+            .collect();
+        parts.push(if changed.is_empty() {
+            "Exchange settings already as asked.".to_string()
+        } else {
+            format!("Exchange: set {}.", changed.join(", "))
+        });
+    }
+    if parts.is_empty() {
         parts.push(format!("Nothing was changed on {upn}."));
     }
-    Ok(json!({
+    let mut out = json!({
         "summary": parts.join(" "),
         "userId": id,
         "userPrincipalName": upn,
         "applied": applied,
         "rules": created_rules,
-        "notApplied": not_applied,
-    }))
+    });
+    if let Some(note) = exchange::external_forwarding_note(&wanted, &upn) {
+        out["note"] = json!(note);
+    }
+    Ok(out)
 }
 
 /// An error after part of the work was done: say what was done.
@@ -529,6 +536,9 @@ fn partial(err: ToolError, applied: &Map<String, Value>, rules: &[Value], upn: &
     let mut done = Vec::new();
     if applied.contains_key("mailboxSettings") {
         done.push("the mailbox settings were updated".to_string());
+    }
+    if applied.contains_key("exchange") {
+        done.push("the Exchange settings were applied".to_string());
     }
     if !rules.is_empty() {
         done.push(format!(
