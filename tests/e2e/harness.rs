@@ -166,6 +166,7 @@ impl Server {
 
     /// Starts a server on an existing data directory (a restart).
     pub async fn start_in(dir: tempfile::TempDir, opts: Options) -> Server {
+        warm_cache().await;
         if opts.probe {
             install_test_plugin(
                 dir.path(),
@@ -366,6 +367,24 @@ impl Server {
 pub fn outputs(dir: &Path) -> (String, String, String) {
     let read = |n: &str| std::fs::read_to_string(dir.join(n)).unwrap_or_default();
     (read("stderr.log"), read("server.log"), read("results.log"))
+}
+
+/// Compiles the bundled plugins into the shared cache once, before the
+/// tests' servers start in parallel: on a fresh clone every test would
+/// otherwise compile every component at the same time on a small machine.
+async fn warm_cache() {
+    static WARM: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    WARM.get_or_init(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let out = cli(dir.path(), &["tools"], &[]).await;
+        assert_eq!(
+            out.code,
+            Some(0),
+            "warming the plugin cache: {}",
+            out.stderr
+        );
+    })
+    .await;
 }
 
 /// Approves the plugin in `plugin` (`plugins add --yes`), as an

@@ -68,6 +68,28 @@ async fn tracking_settings_are_read_first_and_changed_only_where_they_differ() {
     assert_eq!(c["after"], "AlwaysSend");
     assert_eq!(c["status"], "changed");
 
+    // Its delivery reports: whether senders can see read status.
+    let delivery = s
+        .ok(
+            "configure_tracking",
+            json!({"scope": "user", "targetEmail": ADMIN, "deliveryReceipts": false}),
+        )
+        .await;
+    let c = setting(&delivery, ADMIN, "MessageTrackingReadStatusEnabled");
+    assert_eq!(
+        (&c["before"], &c["after"], &c["status"]),
+        (&json!(true), &json!(false), &json!("changed")),
+        "{delivery}"
+    );
+    let state = s.sandbox().state().await;
+    assert!(
+        state["exchange"]
+            .to_string()
+            .contains("\"MessageTrackingReadStatusEnabled\":false"),
+        "the tenant's mailbox was not changed: {}",
+        state["exchange"]
+    );
+
     // A dry run says what would change and changes nothing.
     s.sandbox().clear_requests().await;
     let dry = s

@@ -39,6 +39,7 @@ pub(crate) const CMDLETS: &[Cmdlet] = &[
             p("HiddenFromAddressListsEnabled", Ty::Bool),
             p("MessageCopyForSentAsEnabled", Ty::Bool),
             p("MessageCopyForSendOnBehalfEnabled", Ty::Bool),
+            p("MessageTrackingReadStatusEnabled", Ty::Bool),
             p("Force", Ty::Switch),
             p("Confirm", Ty::Switch),
             p("WhatIf", Ty::Switch),
@@ -298,6 +299,8 @@ fn mailbox_json(t: &Tenant, u: &User) -> Value {
         "HiddenFromAddressListsEnabled": value("HiddenFromAddressListsEnabled", json!(false)),
         "MessageCopyForSentAsEnabled": value("MessageCopyForSentAsEnabled", json!(false)),
         "MessageCopyForSendOnBehalfEnabled": value("MessageCopyForSendOnBehalfEnabled", json!(false)),
+        // Documented default: senders may see whether their mail was read.
+        "MessageTrackingReadStatusEnabled": value("MessageTrackingReadStatusEnabled", json!(true)),
         "ArchiveStatus": "None",
         "ArchiveGuid": "00000000-0000-0000-0000-000000000000",
         "AutoExpandingArchiveEnabled": false,
@@ -388,7 +391,8 @@ fn set_mailbox(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
                 | "AuditEnabled"
                 | "HiddenFromAddressListsEnabled"
                 | "MessageCopyForSentAsEnabled"
-                | "MessageCopyForSendOnBehalfEnabled" => v.clone(),
+                | "MessageCopyForSendOnBehalfEnabled"
+                | "MessageTrackingReadStatusEnabled" => v.clone(),
                 _ => continue,
             };
             updates.push((name, new));
