@@ -54,3 +54,24 @@ async fn a_503_every_time_fails_with_graph_001_after_three_attempts() {
     assert_eq!(attempts, 3);
     s.finish().await;
 }
+
+/// Throttled past the retry budget: RATE_001 from the host, and what the
+/// plugin itself reported is kept beside it rather than lost.
+#[tokio::test]
+async fn throttling_past_the_budget_is_rate_001_and_keeps_the_plugins_report() {
+    let s = Server::start(Options::default()).await;
+    s.sandbox()
+        .fault(json!({"pathPrefix": "/v1.0/users", "status": 429, "retryAfter": 1}))
+        .await;
+    let err = s
+        .err(
+            "get_user",
+            json!({"userEmail": "admin@libertygoldsilver.com"}),
+        )
+        .await;
+    assert_eq!(err["code"], "RATE_001", "{err}");
+    assert!(err["message"].as_str().unwrap().contains("Wait"), "{err}");
+    assert!(err["details"]["plugin"]["code"].is_string(), "{err}");
+    assert!(err["details"]["plugin"]["message"].is_string(), "{err}");
+    s.finish().await;
+}

@@ -582,6 +582,7 @@ impl Runtime {
         })
         .await;
         let hit_memory = store.data().memory.hit;
+        let mut plugin_reported = false;
         let result = match outcome {
             Err(_) => Err(CodedError::new(
                 ErrorCode::Plugin001,
@@ -591,14 +592,30 @@ impl Runtime {
                 ),
             )),
             Ok(Err(trap)) => Err(explain_trap(&plugin, what, &trap, hit_memory, &self.limits)),
-            Ok(Ok(Err(tool_error))) => Err(from_tool_error(&plugin, tool_error)),
+            Ok(Ok(Err(tool_error))) => {
+                plugin_reported = true;
+                Err(from_tool_error(&plugin, tool_error))
+            }
             Ok(Ok(Ok(v))) => Ok(v),
         };
         // A refusal or failure the host saw on the plugin's behalf is the real
         // cause, whatever the plugin made of it.
         match result {
             Err(mut e) => {
-                if let Some(host) = call.take_host_error() {
+                if let Some(mut host) = call.take_host_error() {
+                    // Keep what the plugin said it did (a rollback report,
+                    // say) beside the host's cause, not instead of it.
+                    if plugin_reported && host.message != e.message {
+                        let mut details = match host.details.take() {
+                            Some(serde_json::Value::Object(m)) => m,
+                            _ => serde_json::Map::new(),
+                        };
+                        details.insert(
+                            "plugin".into(),
+                            serde_json::json!({"code": e.code.to_string(), "message": e.message, "details": e.details}),
+                        );
+                        host.details = Some(serde_json::Value::Object(details));
+                    }
                     e = host;
                 }
                 if let Some(note) = call.take_retry_note() {
