@@ -5,6 +5,7 @@ mod harness;
 
 mod addins;
 mod audit;
+mod bad_input;
 mod confirm;
 mod doctor;
 mod features;
