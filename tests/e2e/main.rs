@@ -8,6 +8,7 @@ mod audit;
 mod bad_input;
 mod confirm;
 mod doctor;
+mod faults;
 mod features;
 mod gate;
 mod operator;
