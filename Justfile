@@ -15,3 +15,7 @@ test:
 # Formatting and lints, as CI runs them
 lint:
     bash .ci/run
+
+# Start-up, per-call and memory figures against the sandbox (docs/performance.md)
+bench:
+    cargo run --release -- bench

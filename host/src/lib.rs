@@ -5,6 +5,7 @@
 pub mod app;
 pub mod auth;
 pub mod backups;
+pub mod bench;
 pub mod caps;
 pub mod config;
 pub mod confirm;

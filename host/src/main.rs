@@ -69,6 +69,16 @@ enum Command {
     /// the Entra ID permissions its grants need against what the app's token
     /// holds; exits 1 and says what to grant if anything is missing.
     Doctor(TenantArgs),
+    /// Measures start-up, per-call round trip and memory against the sandbox
+    /// (see docs/performance.md).
+    Bench {
+        /// Warm start-ups to time.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// Calls to time.
+        #[arg(long, default_value_t = 1000)]
+        calls: usize,
+    },
     /// Usage figures from the audit trail: calls, success rate and
     /// durations per tool, errors by code, throttling, template sends.
     Stats {
@@ -339,6 +349,16 @@ async fn run(command: Command) -> Result<ExitCode, CodedError> {
         Command::Audit { command, sandbox } => audit(command, sandbox),
         Command::Db { command, sandbox } => db(command, sandbox),
         Command::Plugins { command, sandbox } => plugins(command, sandbox).await,
+        Command::Bench { runs, calls } => {
+            let report = m365_admin::bench::run(runs, calls).await.map_err(|e| {
+                CodedError::new(
+                    ErrorCode::Input001,
+                    format!("The benchmark could not start the server: {e}"),
+                )
+            })?;
+            print_json(&report);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Stats { since, sandbox } => {
             let config = offline_config(sandbox);
             let (db, _) = open_existing(&config)?;
