@@ -376,10 +376,7 @@ impl App {
                 duration_ms: ms,
                 requests: &ran.requests,
             };
-            if let Err(e) = db.audit_call(&row) {
-                // The call has happened; say loudly that its record is missing.
-                tracing::error!(tool = name, error = %CodedError::from(e), "could not write the audit row for this call");
-            }
+            write_audit(db, &row);
         }
         ran.result
     }
@@ -585,9 +582,7 @@ impl App {
                 duration_ms: started.elapsed().as_millis() as u64,
                 requests: &call.requests(),
             };
-            if let Err(e) = db.audit_call(&row) {
-                tracing::error!(uri, error = %CodedError::from(e), "could not write the audit row for this read");
-            }
+            write_audit(db, &row);
         }
         let contents = contents?;
         Ok((contents.mime_type, contents.text))
@@ -701,6 +696,14 @@ impl App {
             last_error: err,
             default_domain,
         };
+    }
+}
+
+/// Writes one call's audit row. The call has happened either way, so a
+/// failure is said loudly rather than returned.
+fn write_audit(db: &Database, row: &CallAudit) {
+    if let Err(e) = db.audit_call(row) {
+        tracing::error!(tool = row.tool, error = %CodedError::from(e), "could not write the audit row for this call");
     }
 }
 

@@ -134,21 +134,6 @@ pub fn take_token(args: &mut Value) -> Option<String> {
 /// form (object keys sorted at every level), so key order does not matter
 /// but any change of value does.
 pub fn arguments_hash(tool: &str, args: &Value) -> String {
-    fn canonical(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                let sorted: serde_json::Map<String, Value> = keys
-                    .into_iter()
-                    .map(|k| (k.clone(), canonical(&m[k])))
-                    .collect();
-                Value::Object(sorted)
-            }
-            Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
-            other => other.clone(),
-        }
-    }
     // serde_json may keep insertion order (preserve_order): write pairs in
     // sorted order explicitly.
     fn write(v: &Value, out: &mut String) {
@@ -181,7 +166,7 @@ pub fn arguments_hash(tool: &str, args: &Value) -> String {
         }
     }
     let mut text = String::new();
-    write(&canonical(args), &mut text);
+    write(args, &mut text);
     let mut h = Sha256::new();
     h.update(tool.as_bytes());
     h.update([0]);

@@ -96,14 +96,9 @@ impl bindings::m365::plugin::addins::Host for PluginState {
     ) -> wasmtime::Result<Result<WitAddinManifest, ToolError>> {
         let plugin = self.call.plugin.clone();
         if !self.addins.granted {
-            let e = CodedError::new(
-                ErrorCode::Plugin001,
-                format!(
-                    "Plugin `{plugin}` asked for an add-in manifest without the `addin-manifests` grant; its manifest must say `addin-manifests = true` under [grants]."
-                ),
-            );
-            self.call.host_error(e.clone());
-            return Ok(Err(to_tool_error(e)));
+            return Ok(Err(self.refuse_ungranted(format!(
+                "Plugin `{plugin}` asked for an add-in manifest without the `addin-manifests` grant; its manifest must say `addin-manifests = true` under [grants]."
+            ))));
         }
         let Some(fetcher) = self.addins.fetcher.clone() else {
             return Ok(Err(to_tool_error(CodedError::new(
@@ -165,6 +160,14 @@ pub struct StoreAccess {
 }
 
 impl PluginState {
+    /// A capability used without its grant: PLUGIN_001, kept as the call's
+    /// cause whatever the plugin makes of it.
+    fn refuse_ungranted(&self, message: String) -> ToolError {
+        let e = CodedError::new(ErrorCode::Plugin001, message);
+        self.call.host_error(e.clone());
+        to_tool_error(e)
+    }
+
     /// Runs `op` on the plugin's namespace, or refuses: no grant, or no
     /// database (commands that run without one).
     fn with_store<T>(
@@ -173,14 +176,9 @@ impl PluginState {
     ) -> wasmtime::Result<Result<T, ToolError>> {
         let plugin = self.call.plugin.clone();
         if !self.store.granted {
-            let e = CodedError::new(
-                ErrorCode::Plugin001,
-                format!(
-                    "Plugin `{plugin}` used the store without the `store` grant; its manifest must say `store = true` under [grants] (and an administrator must approve it)."
-                ),
-            );
-            self.call.host_error(e.clone());
-            return Ok(Err(to_tool_error(e)));
+            return Ok(Err(self.refuse_ungranted(format!(
+                "Plugin `{plugin}` used the store without the `store` grant; its manifest must say `store = true` under [grants] (and an administrator must approve it)."
+            ))));
         }
         let Some(db) = &self.store.db else {
             return Ok(Err(to_tool_error(CodedError::new(
