@@ -67,6 +67,24 @@ async fn read_only_mode_lists_reads_only_and_the_gate_refuses_writes() {
         .err("http", json!({"method": "POST", "url": "https://graph.microsoft.com/v1.0/$batch", "body": batch("PATCH"), "headers": {"content-type": "application/json"}}))
         .await;
     assert_eq!(e["code"], "PERM_001", "{e}");
+    // Graph decodes `%24batch` to `$batch`: the write inside is judged all the same.
+    let e = s
+        .err("http", json!({"method": "POST", "url": "https://graph.microsoft.com/v1.0/%24batch", "body": batch("PATCH"), "headers": {"content-type": "application/json"}}))
+        .await;
+    assert_eq!(e["code"], "PERM_001", "{e}");
+    // A $batch inside a $batch would carry its own requests past the check.
+    let nested = json!({"requests": [{"id": "1", "method": "POST", "url": "/$batch",
+        "headers": {"Content-Type": "application/json"}, "body": serde_json::from_str::<serde_json::Value>(&batch("PATCH")).unwrap()}]});
+    let e = s
+        .err("http", json!({"method": "POST", "url": "https://graph.microsoft.com/v1.0/$batch", "body": nested.to_string(), "headers": {"content-type": "application/json"}}))
+        .await;
+    assert_eq!(e["code"], "PLUGIN_001", "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("another $batch"),
+        "{e}"
+    );
+    let user = s.ok("get_user", json!({"userEmail": ADMIN})).await;
+    assert_ne!(user["department"], "Pwned", "no write got through");
     let health = s.read("m365://health").await;
     assert_eq!(health["envelope"]["readOnly"], true, "{health}");
     s.finish().await;

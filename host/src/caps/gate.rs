@@ -103,9 +103,11 @@ impl Gate {
         Ok(cmdlet.to_string())
     }
 
-    /// Checks scheme, authority, method and path; returns the path's
-    /// normalised form or the sentence saying what is missing.
-    fn judge(&self, method: &Method, uri: &http::Uri) -> Result<(), String> {
+    /// Checks scheme, authority, method and path; returns whether the
+    /// request is a Graph `$batch` (whose body must be judged too), or the
+    /// sentence saying what is missing. The decision is made on the decoded
+    /// path, the one Graph acts on: `/v1.0/%24batch` is a `$batch`.
+    fn judge(&self, method: &Method, uri: &http::Uri) -> Result<bool, String> {
         if uri.scheme_str() != Some("https") {
             return Err(format!(
                 "only https is allowed, not {:?}.",
@@ -114,7 +116,7 @@ impl Gate {
         }
         let authority = uri.authority().map(|a| a.as_str()).unwrap_or("");
         if authority.eq_ignore_ascii_case(EXCHANGE_AUTHORITY) {
-            return self.judge_exchange(method, uri);
+            return self.judge_exchange(method, uri).map(|()| false);
         }
         if !authority.eq_ignore_ascii_case(GRAPH_AUTHORITY) {
             return Err(format!(
@@ -137,7 +139,7 @@ impl Gate {
                 segments.join("/")
             ));
         }
-        Ok(())
+        Ok(is_batch)
     }
 
     /// Every request inside a `$batch` body must itself be granted.
@@ -166,8 +168,12 @@ impl Gate {
             let uri: http::Uri = format!("https://{GRAPH_AUTHORITY}{full}")
                 .parse()
                 .map_err(|_| format!("a $batch request has an unusable URL ({url})."))?;
-            self.judge(&method, &uri)
+            let nested = self
+                .judge(&method, &uri)
                 .map_err(|why| format!("inside $batch: {why}"))?;
+            if nested {
+                return Err("a $batch request may not be another $batch.".into());
+            }
         }
         Ok(())
     }
@@ -201,10 +207,10 @@ impl WasiHttpHooks for Gate {
         {
             return self.deny("its Host header does not match the request's authority.".into());
         }
-        if let Err(why) = self.judge(&parts.method, &parts.uri) {
-            return self.deny(why);
-        }
-        let is_batch = parts.uri.path().eq_ignore_ascii_case("/v1.0/$batch");
+        let is_batch = match self.judge(&parts.method, &parts.uri) {
+            Ok(is_batch) => is_batch,
+            Err(why) => return self.deny(why),
+        };
         let is_exchange = parts
             .uri
             .authority()
