@@ -19,6 +19,8 @@ pub(crate) struct RequestRecord {
     pub method: String,
     pub path: String,
     pub query: Option<String>,
+    /// The status answered, or that the handler chose before an injected reset
+    /// dropped it; 0 when a reset came before the handler.
     pub status: u16,
     pub client_request_id: Option<String>,
     pub has_authorization: bool,
@@ -26,6 +28,9 @@ pub(crate) struct RequestRecord {
     /// For Exchange's `InvokeCommand`: the cmdlet's name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cmdlet: Option<String>,
+    /// An injected connection reset dropped this request's answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reset: Option<crate::faults::Reset>,
 }
 
 pub(crate) struct App {

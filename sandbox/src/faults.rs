@@ -1,5 +1,6 @@
 //! Fault injection for tests: queued faults that answer matching token and Graph requests with
-//! an error status (and `Retry-After`) or add latency, before the real handler runs.
+//! an error status (and `Retry-After`) or add latency, before the real handler runs, or that
+//! drop the connection without an answer, before or after the handler has made its change.
 
 use std::sync::Mutex;
 
@@ -36,6 +37,18 @@ pub(crate) struct Fault {
     /// Only Exchange `InvokeCommand` requests for this cmdlet (any if absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cmdlet: Option<String>,
+    /// Drop the connection instead of answering: `"before"` the request is handled (it is
+    /// lost in transit), `"after"` (the change is made and the response lost).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<Reset>,
+}
+
+/// When an injected connection reset happens.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Reset {
+    Before,
+    After,
 }
 
 impl Fault {
@@ -58,8 +71,11 @@ impl Fault {
         if self.times == Some(0) {
             return Err("times must be at least 1 (or null for until cleared)".into());
         }
-        if self.status.is_none() && self.latency_ms.is_none() {
-            return Err("a fault needs a status or a latencyMs".into());
+        if self.status.is_none() && self.latency_ms.is_none() && self.reset.is_none() {
+            return Err("a fault needs a status, a latencyMs or a reset".into());
+        }
+        if self.status.is_some() && self.reset.is_some() {
+            return Err("a reset fault sends no answer, so it takes no status".into());
         }
         Ok(())
     }
@@ -232,5 +248,21 @@ mod tests {
             panic!("json body")
         };
         assert_eq!(body["error"]["code"], "TooManyRequests");
+    }
+
+    fn parsed(v: serde_json::Value) -> Result<Fault, String> {
+        let f: Fault = serde_json::from_value(v).map_err(|e| e.to_string())?;
+        f.validate().map(|()| f)
+    }
+
+    #[test]
+    fn a_reset_is_before_or_after_and_takes_no_status() {
+        let f = parsed(serde_json::json!({"reset": "after", "times": 1})).unwrap();
+        assert_eq!(f.reset, Some(Reset::After));
+        assert!(parsed(serde_json::json!({"reset": "during"})).is_err());
+        let both = parsed(serde_json::json!({"reset": "before", "status": 503})).unwrap_err();
+        assert!(both.contains("no status"), "{both}");
+        let empty = parsed(serde_json::json!({"times": 2})).unwrap_err();
+        assert!(empty.contains("reset"), "{empty}");
     }
 }

@@ -2,7 +2,6 @@
 //! with hyper, and for every request decodes the path, routes it (control API, token endpoint or
 //! Graph), applies injected faults and latency, records it, and adds the headers Graph sends.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +18,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::app::{App, RequestRecord};
 use crate::errors::{Ctx, GraphError, Reply, ReplyBody, http_date, rfc3339};
+use crate::faults::Reset;
 
 const MAX_BODY: usize = 8 * 1024 * 1024;
 const GRAPH_CONTENT_TYPE: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
@@ -45,7 +45,7 @@ pub(crate) async fn serve(
                     let Ok(Ok(tls)) = handshake.await else { return };
                     let service = service_fn(move |req| {
                         let app = app.clone();
-                        async move { Ok::<_, Infallible>(handle(app, req).await) }
+                        async move { handle(app, req).await }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(tls), service)
@@ -114,7 +114,16 @@ pub(crate) fn decode_path(raw: &str) -> Result<Vec<String>, &'static str> {
     Ok(segments)
 }
 
-async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+/// Returned by the service to make hyper drop the connection without an
+/// answer, as a connection reset does.
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped by an injected fault")]
+struct InjectedReset;
+
+async fn handle(
+    app: Arc<App>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, InjectedReset> {
     let (parts, body) = req.into_parts();
     let ctx = Ctx::new(header(&parts.headers, "client-request-id"));
     let body = match Limited::new(body, MAX_BODY).collect().await {
@@ -125,14 +134,14 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
                 "RequestEntityTooLarge",
                 "The request body is too large.",
             );
-            return finish(err.into_reply(&ctx), &ctx, GRAPH_CONTENT_TYPE);
+            return Ok(finish(err.into_reply(&ctx), &ctx, GRAPH_CONTENT_TYPE));
         }
     };
     let segments = match decode_path(parts.uri.path()) {
         Ok(s) => s,
         Err(why) => {
             let reply = GraphError::odata(format!("Invalid request path: {why}.")).into_reply(&ctx);
-            return finish(reply, &ctx, GRAPH_CONTENT_TYPE);
+            return Ok(finish(reply, &ctx, GRAPH_CONTENT_TYPE));
         }
     };
     let query = parts.uri.query().map(str::to_string);
@@ -154,11 +163,11 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
         if let Ok(v) = HeaderValue::from_str(&http_date(ctx.now)) {
             response.headers_mut().insert(http::header::DATE, v);
         }
-        return response;
+        return Ok(response);
     }
     if let Route::Control(rest) = route {
         let reply = crate::control::handle(&app, &method, rest, &body);
-        return finish(reply, &ctx, JSON_CONTENT_TYPE);
+        return Ok(finish(reply, &ctx, JSON_CONTENT_TYPE));
     }
 
     let is_exchange = matches!(route, Route::Exchange(_));
@@ -169,9 +178,25 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
         None
     };
     let mut reply = None;
+    let mut reset = None;
     if let Some(fault) = app.faults.take_for(&method, &path, cmdlet.as_deref()) {
         if let Some(ms) = fault.latency_ms {
             tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        reset = fault.reset;
+        if reset == Some(Reset::Before) {
+            app.record(RequestRecord {
+                method: method.to_string(),
+                path,
+                query,
+                status: 0,
+                client_request_id: header(&parts.headers, "client-request-id").map(str::to_string),
+                has_authorization: parts.headers.contains_key(http::header::AUTHORIZATION),
+                at: rfc3339(ctx.now),
+                cmdlet,
+                reset,
+            });
+            return Err(InjectedReset);
         }
         reply = if is_exchange {
             crate::exchange::fault_reply(&fault, &ctx)
@@ -227,7 +252,11 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
         has_authorization: parts.headers.contains_key(http::header::AUTHORIZATION),
         at: rfc3339(ctx.now),
         cmdlet,
+        reset,
     });
+    if reset.is_some() {
+        return Err(InjectedReset);
+    }
     let content_type = if is_graph {
         GRAPH_CONTENT_TYPE
     } else {
@@ -244,7 +273,7 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
             h.insert("x-ms-request-id", v);
         }
     }
-    response
+    Ok(response)
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -1,6 +1,7 @@
 //! Upstream faults the sandbox injects: a malformed body, the token endpoint
-//! down, a response slower than the call's deadline. Each is a coded error
-//! that says what to do, and the next call works.
+//! down, a response slower than the call's deadline, connections dropped
+//! before or after Graph acted. Each is a coded error that says what to do,
+//! nothing is done twice, and the next call works.
 
 use crate::harness::*;
 use serde_json::json;
@@ -47,6 +48,100 @@ async fn a_response_slower_than_the_deadline_stops_the_call_not_the_server() {
     let e = s.err("get_user", json!({"userEmail": ADMIN})).await;
     assert_eq!(e["code"], "PLUGIN_001", "{e}");
     assert!(e["message"].as_str().unwrap().contains("2 s"), "{e}");
+    s.ok("get_user", json!({"userEmail": ADMIN})).await;
+    s.finish().await;
+}
+
+/// How many requests the sandbox saw for this method and path.
+async fn seen(s: &Server, method: &str, path: &str) -> usize {
+    s.sandbox()
+        .graph_requests()
+        .await
+        .iter()
+        .filter(|r| r["method"] == method && r["path"].as_str() == Some(path))
+        .count()
+}
+
+#[tokio::test]
+async fn a_read_whose_connection_drops_is_retried() {
+    let s = Server::start(Options::default()).await;
+    s.sandbox()
+        .fault(json!({"method": "GET", "pathPrefix": "/v1.0/users", "reset": "before", "times": 1}))
+        .await;
+    let user = s.ok("get_user", json!({"userEmail": ADMIN})).await;
+    assert_eq!(user["userPrincipalName"], ADMIN, "{user}");
+    let path = format!("/v1.0/users/{ADMIN}");
+    assert_eq!(seen(&s, "GET", &path).await, 2, "one dropped, one answered");
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn a_created_user_whose_answer_is_lost_is_not_created_twice() {
+    let s = Server::start(Options::default()).await;
+    let upn = "lost.answer@libertygoldsilver.com";
+    // Graph creates the user, then the connection drops before the answer.
+    s.sandbox()
+        .fault(json!({"method": "POST", "pathPrefix": "/v1.0/users", "reset": "after", "times": 1}))
+        .await;
+    let created = s
+        .ok(
+            "create_user",
+            json!({"email": upn, "displayName": "Lost Answer", "password": SENTINEL_PASSWORD,
+                   "license": "BusinessStandard"}),
+        )
+        .await;
+    assert_eq!(created["userPrincipalName"], upn, "{created}");
+    assert!(created.to_string().contains("adopted"), "{created}");
+    assert_eq!(
+        seen(&s, "POST", "/v1.0/users").await,
+        2,
+        "the host retried once"
+    );
+    let state = s.sandbox().state().await;
+    let copies = state["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["props"]["userPrincipalName"].as_str() == Some(upn))
+        .count();
+    assert_eq!(copies, 1, "exactly one user exists");
+    let user = s.ok("get_user", json!({"userEmail": upn})).await;
+    assert!(!user["licenses"].as_array().unwrap().is_empty(), "{user}");
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn mail_whose_answer_is_lost_is_not_sent_again() {
+    let s = Server::start(Options::default()).await;
+    s.sandbox()
+        .fault(json!({"method": "POST", "pathPrefix": format!("/v1.0/users/{ADMIN}/sendMail"), "reset": "after", "times": 1}))
+        .await;
+    let list = s.ok("list_email_templates", json!({})).await;
+    let example = &list["templates"][0];
+    let id = example["templateId"].as_str().unwrap();
+    let template = s.ok("get_email_template", json!({"templateId": id})).await;
+    let vars: serde_json::Map<String, serde_json::Value> = template["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v.as_str().or(v["name"].as_str()).unwrap().to_string(),
+                json!("x"),
+            )
+        })
+        .collect();
+    let args = json!({"templateId": id, "variables": vars, "from": ADMIN, "to": ["ann@libertygoldsilver.com"]});
+    let e = s.err("send_from_template", args.clone()).await;
+    assert_eq!(e["code"], "GRAPH_001", "{e}");
+    let message = e["message"].as_str().unwrap();
+    assert!(message.contains("may have carried it out"), "{e}");
+    assert_eq!(s.sandbox().outbox().await.len(), 1, "Graph sent it once");
+    assert_eq!(
+        seen(&s, "POST", &format!("/v1.0/users/{ADMIN}/sendMail")).await,
+        1,
+        "a send is never repeated by the host"
+    );
     s.ok("get_user", json!({"userEmail": ADMIN})).await;
     s.finish().await;
 }

@@ -2,10 +2,11 @@
 //! the shared rate limit, the bearer token for the service (a plugin never
 //! sees it), and the retry policy of
 //! ARCHITECTURE.md §3 — 429 for any method (Graph throttles before it acts),
-//! 503/504 and connection failures only where a retry cannot create a
+//! 503/504 and dropped connections only where a retry cannot create a
 //! duplicate (GET, PUT, DELETE, PATCH of properties, or a POST the plugin
-//! marked retry-safe), at most three attempts, honouring Retry-After, else
-//! exponential backoff with jitter.
+//! marked retry-safe), a connection that never opened for any request, at
+//! most three attempts, honouring Retry-After, else exponential backoff with
+//! jitter.
 
 use super::call::{CallCtx, RequestRecord};
 use super::ratelimit::RateLimiter;
@@ -243,12 +244,23 @@ impl Upstream {
                     wait
                 }
                 Err(e) => {
+                    // A failed connect sent nothing, so even a create may be
+                    // sent again; once the request went out, a lost answer
+                    // may hide a change that was made.
+                    let unsent = e.is_connect();
                     let reason = crate::secret::redact(&e.without_url().to_string());
-                    if !idempotent || attempts >= MAX_ATTEMPTS {
+                    if !(idempotent || unsent) || attempts >= MAX_ATTEMPTS {
+                        let advice = if idempotent || unsent {
+                            "Check the network and try again.".to_string()
+                        } else {
+                            format!(
+                                "The request was sent, so {service} may have carried it out: check (for example with the matching get_ or list_ tool) before trying again."
+                            )
+                        };
                         break Err(CodedError::new(
                             unreachable_code,
                             format!(
-                                "Could not reach {service} after {attempts} attempt(s): {reason}. Check the network and try again."
+                                "Could not reach {service} after {attempts} attempt(s): {reason}. {advice}"
                             ),
                         ));
                     }
