@@ -46,10 +46,12 @@ pub fn init(level: &str, file: Option<&std::path::Path>) -> anyhow::Result<()> {
                 std::fs::create_dir_all(dir)?;
             }
             Box::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)?,
+                // Owner-only, like the database: a log names users and tenants.
+                std::os::unix::fs::OpenOptionsExt::mode(
+                    std::fs::OpenOptions::new().create(true).append(true),
+                    0o600,
+                )
+                .open(path)?,
             )
         }
         None => Box::new(std::io::stderr()),

@@ -72,13 +72,17 @@ impl Server {
 pub const ENVELOPE_KEY: &str = "m365-admin/envelope";
 
 /// The result a client sees for a coded error.
+/// A plugin's message may quote anything it was given; the client is never
+/// shown a registered secret or a token.
 pub fn error_result(e: &CodedError) -> CallToolResult {
-    let mut r = CallToolResult::error(vec![ContentBlock::text(e.to_string())]);
-    r.structured_content = Some(e.to_json());
+    let text = crate::secret::redact(&e.to_string());
+    let mut r = CallToolResult::error(vec![ContentBlock::text(text)]);
+    r.structured_content = Some(crate::secret::redact_strings(&e.to_json()));
     r
 }
 
 pub fn success_result(v: Value) -> CallToolResult {
+    let v = crate::secret::redact_strings(&v);
     let text = serde_json::to_string_pretty(&v).unwrap_or_default();
     let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
     if v.is_object() {

@@ -174,6 +174,23 @@ pub fn redact_json(value: &serde_json::Value, secret_fields: &[String]) -> serde
     }
 }
 
+/// `value` with every registered secret and credential shape removed from
+/// its strings (keys included), by value only: for what a client is shown,
+/// where a field named `confirmationToken` must stay readable.
+pub fn redact_strings(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(redact(s)),
+        Value::Array(a) => Value::Array(a.iter().map(redact_strings).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (redact(k), redact_strings(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// Registers the values of a call's secret arguments, so that whatever the
 /// plugin or upstream does with them, they are redacted from everything the
 /// host writes or returns afterwards.

@@ -16,6 +16,20 @@ async fn sentinel_secrets_never_appear_in_output() {
     // A plugin that tries to read what the host sends upstream sees no token.
     let echoed = s.ok("http", json!({"method": "GET", "url": "https://graph.microsoft.com/v1.0/users/admin@libertygoldsilver.com"})).await;
     s.read("m365://health").await;
+    // A plugin that hands a known secret back, in a result or an error.
+    let echoed_secret = s
+        .ok(
+            "echo",
+            json!({"value": format!("the password was {SENTINEL_PASSWORD}")}),
+        )
+        .await;
+    assert!(
+        echoed_secret["value"]
+            .as_str()
+            .unwrap()
+            .contains("[REDACTED]"),
+        "{echoed_secret}"
+    );
     // A destructive call's token round trip carries arguments too.
     let e = s
         .err(
@@ -63,6 +77,7 @@ async fn sentinel_secrets_never_appear_in_output() {
         ("log file", &log),
         ("results", &results),
         ("probe", &echoed.to_string()),
+        ("echo", &echoed_secret.to_string()),
         ("audit jsonl", &audit.stdout),
         ("audit csv", &csv.stdout),
         (

@@ -47,6 +47,9 @@ impl ManifestFetcher {
             ))
         })?;
         self.check_url(&parsed)?;
+        if self.only_authority.is_none() {
+            public_addresses_only(&parsed).await?;
+        }
         let resp = tokio::time::timeout(TIMEOUT, self.client.get(parsed.clone()).send())
             .await
             .map_err(|_| {
@@ -119,18 +122,69 @@ impl ManifestFetcher {
             }
             return Ok(());
         }
+        // `localhost.` is `localhost`: judge the name without its root dot.
+        let name = host.trim_end_matches('.').to_ascii_lowercase();
         let private = matches!(url.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)))
-            || host.eq_ignore_ascii_case("localhost")
+            || name == "localhost"
             || [".local", ".localhost", ".internal", ".lan", ".home.arpa"]
                 .iter()
-                .any(|s| host.to_ascii_lowercase().ends_with(s))
-            || !host.contains('.');
+                .any(|s| name.ends_with(s))
+            || !name.contains('.');
         if private {
             return Err(bad(format!(
                 "{host} is not a public host name; add-in manifests must be on a public https site."
             )));
         }
         Ok(())
+    }
+}
+
+/// A public name can still point inside the network: every address it
+/// resolves to must be a public one. (The fetch resolves again, so a name
+/// that changes its answer in between is not caught; the 1 MiB, no-redirect
+/// and manifest-shape checks still bound what it can reach.)
+async fn public_addresses_only(url: &url::Url) -> Result<(), CodedError> {
+    let host = url.host_str().unwrap_or("").trim_end_matches('.');
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addrs = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|_| bad(format!("{host} could not be resolved; check the address.")))?;
+    for addr in addrs {
+        if !is_public(addr.ip()) {
+            return Err(bad(format!(
+                "{host} resolves to {}, which is not a public address; add-in manifests must be on a public https site.",
+                addr.ip()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn is_public(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
     }
 }
 
@@ -381,6 +435,28 @@ mod tests {
         }
     }
 
+    #[test]
+    fn only_public_addresses_are_public() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.5.5",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["52.96.0.1", "2603:1036::1"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
     #[tokio::test]
     async fn urls_must_be_public_https() {
         let f = ManifestFetcher {
@@ -395,6 +471,8 @@ mod tests {
             "https://intranet/m.xml",
             "https://user:pw@contoso.com/m.xml",
             "https://box.internal/m.xml",
+            "https://localhost./m.xml",
+            "https://intranet./m.xml",
         ] {
             let e = f.fetch(url).await.unwrap_err();
             assert_eq!(e.code, ErrorCode::Input001, "{url}");

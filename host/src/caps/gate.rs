@@ -11,6 +11,7 @@ use super::call::CallCtx;
 use super::grants::{GraphPolicy, normalize_path};
 use super::upstream::{MAX_BODY, Service, Upstream, UpstreamRequest};
 use crate::errors::{CodedError, ErrorCode};
+use bytes::Bytes;
 use http::{HeaderName, Method, header};
 use http_body_util::{BodyExt, Full, Limited};
 use std::sync::Arc;
@@ -79,8 +80,11 @@ impl Gate {
         Ok(())
     }
 
-    /// The cmdlet an InvokeCommand body runs, if the plugin was granted it.
-    fn judge_cmdlet(&self, body: &[u8]) -> Result<String, String> {
+    /// The cmdlet an InvokeCommand body runs, if the plugin was granted it,
+    /// and the body to send: rebuilt from the judged parts only, so a
+    /// duplicate or differently-cased key Exchange might read instead cannot
+    /// ride along.
+    fn judge_cmdlet(&self, body: &[u8]) -> Result<(String, Bytes), String> {
         let v: serde_json::Value = serde_json::from_slice(body)
             .map_err(|_| "its Exchange request body is not JSON.".to_string())?;
         let input = &v["CmdletInput"];
@@ -100,7 +104,11 @@ impl Gate {
                 "its manifest grants no Exchange cmdlet `{cmdlet}`; add it under [grants] exchange and approve it to allow this request."
             ));
         }
-        Ok(cmdlet.to_string())
+        let mut judged = serde_json::json!({"CmdletInput": {"CmdletName": cmdlet}});
+        if input["Parameters"].is_object() {
+            judged["CmdletInput"]["Parameters"] = input["Parameters"].clone();
+        }
+        Ok((cmdlet.to_string(), Bytes::from(judged.to_string())))
     }
 
     /// Checks scheme, authority, method and path; returns whether the
@@ -142,8 +150,10 @@ impl Gate {
         Ok(is_batch)
     }
 
-    /// Every request inside a `$batch` body must itself be granted.
-    fn judge_batch(&self, body: &[u8]) -> Result<(), String> {
+    /// Every request inside a `$batch` body must itself be granted. Returns
+    /// the body to send, rebuilt from the judged fields only (as
+    /// `judge_cmdlet` does).
+    fn judge_batch(&self, body: &[u8]) -> Result<Bytes, String> {
         let v: serde_json::Value =
             serde_json::from_slice(body).map_err(|_| "its $batch body is not JSON.".to_string())?;
         let requests = v["requests"]
@@ -155,6 +165,7 @@ impl Gate {
                 requests.len()
             ));
         }
+        let mut judged = Vec::with_capacity(requests.len());
         for r in requests {
             let method = r["method"].as_str().unwrap_or("").to_ascii_uppercase();
             let url = r["url"].as_str().unwrap_or("");
@@ -174,8 +185,17 @@ impl Gate {
             if nested {
                 return Err("a $batch request may not be another $batch.".into());
             }
+            let mut one = serde_json::json!({"id": r["id"], "method": method.as_str(), "url": url});
+            for key in ["headers", "body", "dependsOn"] {
+                if !r[key].is_null() {
+                    one[key] = r[key].clone();
+                }
+            }
+            judged.push(one);
         }
-        Ok(())
+        Ok(Bytes::from(
+            serde_json::json!({"requests": judged}).to_string(),
+        ))
     }
 }
 
@@ -244,13 +264,22 @@ impl WasiHttpHooks for Gate {
                 read_only,
                 call: call.clone(),
             };
-            if is_batch && let Err(why) = gate.judge_batch(&body) {
-                let _ = Box::into_pin(gate.deny(why)).await;
-                return Err(HttpError::HttpRequestDenied);
+            let mut body = body;
+            if is_batch {
+                match gate.judge_batch(&body) {
+                    Ok(judged) => body = judged,
+                    Err(why) => {
+                        let _ = Box::into_pin(gate.deny(why)).await;
+                        return Err(HttpError::HttpRequestDenied);
+                    }
+                }
             }
             let service = if is_exchange {
                 match gate.judge_cmdlet(&body) {
-                    Ok(cmdlet) => Service::Exchange { cmdlet },
+                    Ok((cmdlet, judged)) => {
+                        body = judged;
+                        Service::Exchange { cmdlet }
+                    }
                     Err(why) => {
                         let _ = Box::into_pin(gate.deny(why)).await;
                         return Err(HttpError::HttpRequestDenied);
@@ -301,5 +330,57 @@ impl WasiHttpHooks for Gate {
                 )))),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn gate(graph: &[&str], exchange: &[&str]) -> Gate {
+        Gate {
+            upstream: None,
+            policy: Arc::new(GraphPolicy::parse(graph).unwrap()),
+            exchange: Arc::new(exchange.iter().map(|c| c.to_ascii_lowercase()).collect()),
+            read_only: false,
+            call: Arc::new(CallCtx::new(
+                "p",
+                "t",
+                tokio::time::Instant::now() + std::time::Duration::from_secs(5),
+                None,
+            )),
+        }
+    }
+
+    #[test]
+    fn an_exchange_body_is_sent_as_judged() {
+        let g = gate(&[], &["Get-Mailbox"]);
+        // A second, differently-cased key that a case-insensitive reader
+        // might take instead of the judged one.
+        let body = br#"{"CmdletInput":{"CmdletName":"Get-Mailbox","Parameters":{"Identity":"a"}},
+                        "cmdletinput":{"CmdletName":"Remove-Mailbox"}}"#;
+        let (cmdlet, sent) = g.judge_cmdlet(body).unwrap();
+        assert_eq!(cmdlet, "Get-Mailbox");
+        let sent: Value = serde_json::from_slice(&sent).unwrap();
+        assert_eq!(
+            sent,
+            json!({"CmdletInput": {"CmdletName": "Get-Mailbox", "Parameters": {"Identity": "a"}}})
+        );
+    }
+
+    #[test]
+    fn a_batch_is_sent_as_judged() {
+        let g = gate(&["GET /users/*"], &[]);
+        let body = br#"{"requests":[{"id":"1","method":"get","url":"/users/a","URL":"/users/a/manager",
+                        "headers":{"ConsistencyLevel":"eventual"}}],"Requests":[{"id":"2","method":"DELETE","url":"/users/a"}]}"#;
+        let sent: Value = serde_json::from_slice(&g.judge_batch(body).unwrap()).unwrap();
+        assert_eq!(
+            sent,
+            json!({"requests": [{"id": "1", "method": "GET", "url": "/users/a",
+                                 "headers": {"ConsistencyLevel": "eventual"}}]})
+        );
+        let denied = br#"{"requests":[{"id":"1","method":"DELETE","url":"/users/a"}]}"#;
+        assert!(g.judge_batch(denied).is_err());
     }
 }

@@ -725,7 +725,10 @@ pub fn deadline(timeout: Duration) -> tokio::time::Instant {
 
 fn write_cache(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        // The cache holds native code the host will run: owner-only, so
+        // another local user cannot plant a file in it.
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(dir)?;
     }
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     std::fs::write(&tmp, bytes)?;
