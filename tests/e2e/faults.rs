@@ -110,15 +110,13 @@ async fn a_created_user_whose_answer_is_lost_is_not_created_twice() {
     s.finish().await;
 }
 
-#[tokio::test]
-async fn mail_whose_answer_is_lost_is_not_sent_again() {
-    let s = Server::start(Options::default()).await;
-    s.sandbox()
-        .fault(json!({"method": "POST", "pathPrefix": format!("/v1.0/users/{ADMIN}/sendMail"), "reset": "after", "times": 1}))
-        .await;
+/// Arguments that send one of the sandbox's example templates.
+async fn send_args(s: &Server) -> serde_json::Value {
     let list = s.ok("list_email_templates", json!({})).await;
-    let example = &list["templates"][0];
-    let id = example["templateId"].as_str().unwrap();
+    let id = list["templates"][0]["templateId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let template = s.ok("get_email_template", json!({"templateId": id})).await;
     let vars: serde_json::Map<String, serde_json::Value> = template["variables"]
         .as_array()
@@ -131,8 +129,36 @@ async fn mail_whose_answer_is_lost_is_not_sent_again() {
             )
         })
         .collect();
-    let args = json!({"templateId": id, "variables": vars, "from": ADMIN, "to": ["ann@libertygoldsilver.com"]});
-    let e = s.err("send_from_template", args.clone()).await;
+    json!({"templateId": id, "variables": vars, "from": ADMIN, "to": ["ann@libertygoldsilver.com"]})
+}
+
+#[tokio::test]
+async fn a_send_that_meets_a_503_is_not_repeated() {
+    let s = Server::start(Options::default()).await;
+    let path = format!("/v1.0/users/{ADMIN}/sendMail");
+    s.sandbox()
+        .fault(json!({"method": "POST", "pathPrefix": path, "status": 503, "times": 1}))
+        .await;
+    let e = s.err("send_from_template", send_args(&s).await).await;
+    assert_eq!(e["code"], "GRAPH_001", "{e}");
+    assert_eq!(
+        seen(&s, "POST", &path).await,
+        1,
+        "a send is not retried on 503"
+    );
+    assert!(s.sandbox().outbox().await.is_empty());
+    s.ok("send_from_template", send_args(&s).await).await;
+    assert_eq!(s.sandbox().outbox().await.len(), 1);
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn mail_whose_answer_is_lost_is_not_sent_again() {
+    let s = Server::start(Options::default()).await;
+    s.sandbox()
+        .fault(json!({"method": "POST", "pathPrefix": format!("/v1.0/users/{ADMIN}/sendMail"), "reset": "after", "times": 1}))
+        .await;
+    let e = s.err("send_from_template", send_args(&s).await).await;
     assert_eq!(e["code"], "GRAPH_001", "{e}");
     let message = e["message"].as_str().unwrap();
     assert!(message.contains("may have carried it out"), "{e}");

@@ -95,8 +95,87 @@ async fn requests_outside_the_grants_are_refused_and_named() {
         "{own_auth}"
     );
 
+    let admin = "https://graph.microsoft.com/v1.0/users/admin@libertygoldsilver.com";
+    for (headers, named) in [
+        (json!({"cookie": "session=1"}), "cookie"),
+        (json!({"host": "evil.example"}), "host"),
+    ] {
+        let e = probe_http(&s, "GET", admin, headers.clone()).await;
+        assert_eq!(e["code"], "PLUGIN_001", "{headers}: {e}");
+        assert!(
+            e["message"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains(named),
+            "{headers}: {e}"
+        );
+    }
+
+    // A body over 8 MiB is refused before anything is sent.
+    let e = s
+        .err(
+            "http",
+            json!({"method": "POST", "url": "https://graph.microsoft.com/v1.0/users",
+                            "body": "x".repeat(1024 * 1024), "bodyRepeat": 9}),
+        )
+        .await;
+    assert_eq!(e["code"], "PLUGIN_001", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("MiB"), "{e}");
+
+    // $batch: more than Graph's 20, or an absolute URL inside, is refused.
+    let batch = |requests: serde_json::Value| {
+        json!({"method": "POST", "url": "https://graph.microsoft.com/v1.0/$batch",
+               "body": json!({"requests": requests}).to_string(),
+               "headers": {"content-type": "application/json"}})
+    };
+    let many: Vec<_> = (0..21)
+        .map(|i| json!({"id": i.to_string(), "method": "GET", "url": "/users/admin@libertygoldsilver.com"}))
+        .collect();
+    let e = s.err("http", batch(json!(many))).await;
+    assert!(e["message"].as_str().unwrap().contains("at most 20"), "{e}");
+    let e = s
+        .err(
+            "http",
+            batch(json!([{"id": "1", "method": "GET", "url": "https://evil.example/v1.0/users"}])),
+        )
+        .await;
+    assert!(
+        e["message"].as_str().unwrap().contains("absolute URL"),
+        "{e}"
+    );
+    assert!(
+        s.sandbox()
+            .graph_requests()
+            .await
+            .iter()
+            .all(|r| r["path"] != "/v1.0/$batch"),
+        "no refused $batch reached the tenant"
+    );
+
     let echoed = s.ok("echo", json!({"value": {"still": "alive"}})).await;
     assert_eq!(echoed["value"]["still"], "alive");
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn a_flood_of_progress_is_capped_and_the_server_goes_on() {
+    let s = Server::start(Options::default().with_probe()).await;
+    let (result, progress) = s
+        .call_with_progress("progress_flood", json!({"n": 5000}))
+        .await;
+    assert_eq!(
+        result.structured_content.as_ref().unwrap()["sent"],
+        5000,
+        "the plugin ran to the end"
+    );
+    assert!(
+        !progress.is_empty() && progress.len() <= 1000,
+        "{} progress notifications reached the client",
+        progress.len()
+    );
+    let echoed = s.ok("echo", json!({"value": 1})).await;
+    assert_eq!(echoed["value"], 1);
     s.finish().await;
 }
 
@@ -183,4 +262,17 @@ async fn exchange_cmdlets_need_their_own_grant() {
         );
     }
     s.finish().await;
+}
+
+#[tokio::test]
+async fn a_flood_of_log_lines_is_capped_and_the_server_goes_on() {
+    let s = Server::start(Options::default().with_probe()).await;
+    let flooded = s.ok("log_flood", json!({"n": 20000})).await;
+    assert_eq!(flooded["sent"], 20000);
+    let echoed = s.ok("echo", json!({"value": 2})).await;
+    assert_eq!(echoed["value"], 2);
+    let (_, log, _) = s.finish().await;
+    let written = log.matches("probe flood line").count();
+    assert_eq!(written, 1000, "lines written from one call");
+    assert!(log.contains("the rest of this call's are dropped"));
 }

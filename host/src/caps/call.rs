@@ -34,6 +34,16 @@ struct Findings {
     host_error: Option<CodedError>,
     retry_note: Option<String>,
     progress_sent: u64,
+    log_lines: u64,
+}
+
+/// Whether a plugin's log line is written.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LogAdmission {
+    Write,
+    /// The first line over the limit: say that the rest are dropped.
+    WriteDropNotice,
+    Drop,
 }
 
 pub struct CallCtx {
@@ -50,6 +60,10 @@ pub struct CallCtx {
 /// Progress reports beyond this many in one call are dropped: a plugin must
 /// not be able to flood the client.
 const MAX_PROGRESS: u64 = 1000;
+
+/// Log lines beyond this many in one call are dropped: a plugin must not be
+/// able to fill the disk or bury the host's own lines.
+pub const MAX_LOG_LINES: u64 = 1000;
 
 impl CallCtx {
     pub fn new(
@@ -76,6 +90,16 @@ impl CallCtx {
         f.progress_sent += 1;
         if let Some(tx) = &self.progress {
             let _ = tx.send(p);
+        }
+    }
+
+    pub fn admit_log_line(&self) -> LogAdmission {
+        let mut f = self.findings.lock().unwrap();
+        f.log_lines += 1;
+        match f.log_lines {
+            n if n <= MAX_LOG_LINES => LogAdmission::Write,
+            n if n == MAX_LOG_LINES + 1 => LogAdmission::WriteDropNotice,
+            _ => LogAdmission::Drop,
         }
     }
 

@@ -308,8 +308,17 @@ impl bindings::m365::plugin::host::Host for PluginState {
     }
 
     async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
-        let message: String = crate::secret::redact(&message).chars().take(2000).collect();
+        use crate::caps::call::{LogAdmission, MAX_LOG_LINES};
         let plugin = &self.call.plugin;
+        match self.call.admit_log_line() {
+            LogAdmission::Write => {}
+            LogAdmission::WriteDropNotice => {
+                tracing::warn!(%plugin, tool = %self.call.tool, "more than {MAX_LOG_LINES} log lines in one call; the rest of this call's are dropped");
+                return Ok(());
+            }
+            LogAdmission::Drop => return Ok(()),
+        }
+        let message: String = crate::secret::redact(&message).chars().take(2000).collect();
         match level {
             LogLevel::Trace => tracing::trace!(%plugin, "{message}"),
             LogLevel::Debug => tracing::debug!(%plugin, "{message}"),

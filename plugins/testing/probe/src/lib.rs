@@ -30,6 +30,10 @@ pub struct HttpArgs {
     pub headers: Option<BTreeMap<String, String>>,
     /// Request body.
     pub body: Option<String>,
+    /// Send the body this many times over (for oversized bodies without an
+    /// oversized argument).
+    #[serde(rename = "bodyRepeat")]
+    pub body_repeat: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -79,7 +83,10 @@ fn http_tool(args: HttpArgs) -> Result<Value, ToolError> {
         authority,
         path_with_query,
         headers: args.headers.unwrap_or_default().into_iter().collect(),
-        body: args.body.map(String::into_bytes),
+        body: args.body.map(|b| {
+            b.repeat(args.body_repeat.unwrap_or(1) as usize)
+                .into_bytes()
+        }),
     };
     match http::send(&req, MAX_BODY) {
         Ok(resp) => Ok(http::response_json(&resp)),
@@ -207,6 +214,16 @@ fn plan_wipe(args: EchoArgs) -> Result<String, ToolError> {
     ))
 }
 
+fn log_flood(args: FloodArgs) -> Result<Value, ToolError> {
+    for i in 0..args.n {
+        m365_plugin_sdk::host::log(
+            m365_plugin_sdk::host::LogLevel::Warn,
+            &format!("probe flood line {i}"),
+        );
+    }
+    Ok(json!({ "sent": args.n }))
+}
+
 fn progress_flood(args: FloodArgs) -> Result<Value, ToolError> {
     for i in 0..args.n {
         m365_plugin_sdk::host::progress(u64::from(i) + 1, u64::from(args.n), "flood");
@@ -238,6 +255,7 @@ impl Plugin for Probe {
                 progress_flood,
             )
             .annotations(ro.idempotent()),
+            Tool::new("log_flood", "Write n log lines.", log_flood).annotations(ro.idempotent()),
             Tool::new("store_get", "Read a document of this plugin.", |a| {
                 store_tool("get", a)
             })
