@@ -41,6 +41,10 @@ pub(crate) struct Fault {
     /// lost in transit), `"after"` (the change is made and the response lost).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset: Option<Reset>,
+    /// Answer `302 Found` with this `Location` instead (a front end sending the
+    /// client elsewhere); no status is given with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<String>,
 }
 
 /// When an injected connection reset happens.
@@ -71,8 +75,15 @@ impl Fault {
         if self.times == Some(0) {
             return Err("times must be at least 1 (or null for until cleared)".into());
         }
-        if self.status.is_none() && self.latency_ms.is_none() && self.reset.is_none() {
-            return Err("a fault needs a status, a latencyMs or a reset".into());
+        if self.status.is_none()
+            && self.latency_ms.is_none()
+            && self.reset.is_none()
+            && self.redirect.is_none()
+        {
+            return Err("a fault needs a status, a latencyMs, a reset or a redirect".into());
+        }
+        if self.redirect.is_some() && (self.status.is_some() || self.reset.is_some()) {
+            return Err("a redirect answers 302 by itself: no status or reset with it".into());
         }
         if self.status.is_some() && self.reset.is_some() {
             return Err("a reset fault sends no answer, so it takes no status".into());
@@ -96,6 +107,13 @@ impl Fault {
 
     /// The error reply this fault answers with, if it has a status.
     pub fn reply(&self, ctx: &Ctx) -> Option<Reply> {
+        if let Some(to) = &self.redirect {
+            return Some(Reply {
+                status: StatusCode::FOUND,
+                headers: vec![("Location".into(), to.clone())],
+                body: ReplyBody::Empty,
+            });
+        }
         let status = StatusCode::from_u16(self.status?).ok()?;
         let (code, message) = match status.as_u16() {
             429 => ("TooManyRequests", "Too many requests"),
@@ -264,5 +282,9 @@ mod tests {
         assert!(both.contains("no status"), "{both}");
         let empty = parsed(serde_json::json!({"times": 2})).unwrap_err();
         assert!(empty.contains("reset"), "{empty}");
+        let moved = parsed(serde_json::json!({"redirect": "https://evil.example/x"})).unwrap();
+        let reply = moved.reply(&Ctx::new(None)).unwrap();
+        assert_eq!(reply.status, StatusCode::FOUND);
+        assert!(parsed(serde_json::json!({"redirect": "https://e/x", "status": 503})).is_err());
     }
 }

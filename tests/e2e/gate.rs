@@ -112,6 +112,18 @@ async fn requests_outside_the_grants_are_refused_and_named() {
         );
     }
 
+    // A redirect from the granted host comes back to the plugin as it is:
+    // the host never follows it (following would be a new, judged request).
+    s.sandbox()
+        .fault(json!({"method": "GET", "pathPrefix": "/v1.0/users", "redirect": "https://evil.example/v1.0/users/x", "times": 1}))
+        .await;
+    let moved = s.ok("http", json!({"method": "GET", "url": admin})).await;
+    assert_eq!(moved["status"], 302, "{moved}");
+    assert_eq!(
+        moved["headers"]["location"], "https://evil.example/v1.0/users/x",
+        "{moved}"
+    );
+
     // A body over 8 MiB is refused before anything is sent.
     let e = s
         .err(

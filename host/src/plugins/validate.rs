@@ -20,38 +20,45 @@ impl ArgumentValidator {
     }
 
     pub fn check(&self, tool: &str, args: &Value) -> Result<(), CodedError> {
-        let mut problems = Vec::new();
-        let mut fields = Vec::new();
-        for err in self.validator.iter_errors(args) {
-            let mut field = err
+        let mut problems: Vec<String> = Vec::new();
+        let mut fields: Vec<String> = Vec::new();
+        'errors: for err in self.validator.iter_errors(args) {
+            let path = err
                 .instance_path()
                 .as_str()
                 .trim_start_matches('/')
                 .replace('/', ".");
+            let mut found = Vec::new();
             if let ValidationErrorKind::Required { property } = err.kind() {
                 let name = property.as_str().unwrap_or_default();
-                field = if field.is_empty() {
+                let field = if path.is_empty() {
                     name.to_string()
                 } else {
-                    format!("{field}.{name}")
+                    format!("{path}.{name}")
                 };
-                problems.push(format!("`{field}` is required"));
+                found.push((format!("`{}` is required", name_of(&field)), field));
             } else if let ValidationErrorKind::AdditionalProperties { unexpected } = err.kind() {
                 for u in unexpected {
-                    problems.push(format!("`{u}` is not an argument of {tool}"));
+                    found.push((
+                        format!("`{}` is not an argument of {tool}", name_of(u)),
+                        u.clone(),
+                    ));
                 }
-                field = unexpected.join(",");
             } else {
-                let what = if field.is_empty() {
+                let what = if path.is_empty() {
                     "the arguments".to_string()
                 } else {
-                    format!("`{field}`")
+                    format!("`{}`", name_of(&path))
                 };
-                problems.push(format!("{what}: {}", short(&err.to_string())));
+                found.push((format!("{what}: {}", short(&err.to_string())), path));
             }
-            fields.push(field);
-            if problems.len() >= 10 {
-                break;
+            for (problem, field) in found {
+                if problems.len() >= MAX_PROBLEMS {
+                    problems.push("and more".into());
+                    break 'errors;
+                }
+                problems.push(problem);
+                fields.push(name_of(&field));
             }
         }
         if problems.is_empty() {
@@ -65,6 +72,21 @@ impl ArgumentValidator {
             ),
         )
         .with_details(serde_json::json!({ "fields": fields })))
+    }
+}
+
+/// At most this many problems are named in one error: the error's size must
+/// not grow with the input's.
+const MAX_PROBLEMS: usize = 10;
+
+/// A field name or path as the error shows it: an argument's name comes from
+/// the caller, so a long one is cut like a value.
+fn name_of(field: &str) -> String {
+    let field = crate::secret::redact(field);
+    if field.chars().count() > 64 {
+        format!("{}…", field.chars().take(64).collect::<String>())
+    } else {
+        field
     }
 }
 
@@ -82,6 +104,30 @@ fn short(s: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_error_does_not_grow_with_the_input() {
+        let v = ArgumentValidator::new(&schema()).unwrap();
+        // Found by fuzz/fuzz_targets/arguments.rs: a long unknown key came back
+        // whole, and 300 unknown keys gave an error 7 times the input.
+        let long_key = "k".repeat(300);
+        let mut many = serde_json::Map::new();
+        many.insert("email".into(), json!("a@b.com"));
+        many.insert("license".into(), json!("BusinessBasic"));
+        many.insert(long_key.clone(), json!(1));
+        for i in 0..300 {
+            many.insert(format!("{i}"), json!(1));
+        }
+        let e = v.check("create_user", &Value::Object(many)).unwrap_err();
+        assert!(!e.message.contains(&long_key), "{}", e.message);
+        assert!(e.message.len() < 2_000, "{} chars", e.message.len());
+        let fields = e.details.as_ref().unwrap()["fields"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert!(fields <= MAX_PROBLEMS, "{fields} fields");
+        assert!(e.message.contains("and more"), "{}", e.message);
+    }
 
     fn schema() -> Value {
         json!({
