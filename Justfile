@@ -19,3 +19,11 @@ lint:
 # Start-up, per-call and memory figures against the sandbox (docs/performance.md)
 bench:
     cargo run --release -- bench
+
+# Fuzz targets, then a 30-minute soak with faults (docs/security.md)
+stress soak="1800" fuzz="300":
+    scripts/stress {{soak}} {{fuzz}}
+
+# Line coverage of host, sandbox and SDK (at least 80 %)
+coverage:
+    scripts/coverage

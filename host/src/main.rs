@@ -69,15 +69,49 @@ enum Command {
     /// the Entra ID permissions its grants need against what the app's token
     /// holds; exits 1 and says what to grant if anything is missing.
     Doctor(TenantArgs),
-    /// Measures start-up, per-call round trip and memory against the sandbox
-    /// (see docs/performance.md).
+    /// Measures start-up, per-call time and the host's share of it, bulk
+    /// work, scaling with the number of plugins, and memory, against the
+    /// sandbox (see docs/performance.md).
     Bench {
+        /// Parts to run, comma-separated (default: all of them).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        only: Vec<m365_admin::bench::Part>,
         /// Warm start-ups to time.
         #[arg(long, default_value_t = 20)]
         runs: usize,
         /// Calls to time.
         #[arg(long, default_value_t = 1000)]
         calls: usize,
+        /// Users to create in the bulk part.
+        #[arg(long, default_value_t = 100)]
+        users: usize,
+        /// Templated messages to send in the bulk part.
+        #[arg(long, default_value_t = 500)]
+        messages: usize,
+        /// Messages to send with the default rate limit on (0 skips that run).
+        #[arg(long, default_value_t = 150)]
+        limited_messages: usize,
+        /// Tool calls in flight at once in the bulk part.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// Mixed calls from concurrent clients against the sandbox for a while,
+    /// with faults and hostile requests injected; checks that nothing
+    /// acknowledged was lost or duplicated, every failure was coded, memory
+    /// and file descriptors stayed flat and the audit chain verifies.
+    Soak {
+        /// How long to run, in seconds.
+        #[arg(long, default_value_t = 1800)]
+        seconds: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        /// Seed of the random mix (printed, to repeat a run).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Keep the server's folder (database, log) even when the run passes.
+        #[arg(long)]
+        keep: bool,
     },
     /// Usage figures from the audit trail: calls, success rate and
     /// durations per tool, errors by code, throttling, template sends.
@@ -200,7 +234,28 @@ impl ScopeArgs {
     }
 }
 
+/// A panic's message can quote whatever value was at hand; it goes out
+/// through the same redaction as every other line.
+fn redacting_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let line = m365_admin::secret::redact(&format!("internal error{at}: {payload}"));
+        // stderr only: logging from here could re-enter a writer that panicked.
+        eprintln!("m365-admin: {line}");
+    }));
+}
+
 fn main() -> ExitCode {
+    redacting_panic_hook();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -219,7 +274,12 @@ fn main() -> ExitCode {
         },
         scope: ScopeArgs::default(),
     });
-    match runtime.block_on(run(command)) {
+    let outcome = runtime.block_on(run(command));
+    // A server stopped by a signal still has a blocking-pool thread reading
+    // stdin that only returns when the client closes the pipe; dropping the
+    // runtime would wait for it forever.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(250));
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             eprintln!("{}", m365_admin::secret::redact(&e.to_string()));
@@ -349,15 +409,54 @@ async fn run(command: Command) -> Result<ExitCode, CodedError> {
         Command::Audit { command, sandbox } => audit(command, sandbox),
         Command::Db { command, sandbox } => db(command, sandbox),
         Command::Plugins { command, sandbox } => plugins(command, sandbox).await,
-        Command::Bench { runs, calls } => {
-            let report = m365_admin::bench::run(runs, calls).await.map_err(|e| {
-                CodedError::new(
-                    ErrorCode::Input001,
-                    format!("The benchmark could not start the server: {e}"),
-                )
+        Command::Bench {
+            only,
+            runs,
+            calls,
+            users,
+            messages,
+            limited_messages,
+            concurrency,
+        } => {
+            let options = m365_admin::bench::Options {
+                only,
+                runs,
+                calls,
+                users,
+                messages,
+                limited_messages,
+                concurrency,
+            };
+            let report = m365_admin::bench::run(options).await.map_err(|e| {
+                CodedError::new(ErrorCode::Input001, format!("The benchmark failed: {e}"))
             })?;
             print_json(&report);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Soak {
+            seconds,
+            clients,
+            seed,
+            keep,
+        } => {
+            let opts = m365_admin::soak::SoakOptions {
+                duration: std::time::Duration::from_secs(seconds),
+                clients: clients.max(1),
+                seed: seed.unwrap_or_else(rand::random),
+                keep,
+            };
+            let summary = m365_admin::soak::run(opts).await.map_err(|e| {
+                CodedError::new(
+                    ErrorCode::Input001,
+                    format!("The soak could not run: {e}. Build the binary with the plugins and try again."),
+                )
+            })?;
+            print_json(&summary);
+            Ok(if summary["pass"] == true {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Stats { since, sandbox } => {
             let config = offline_config(sandbox);
@@ -604,6 +703,23 @@ async fn watch_plugins(app: Arc<App>, peer: rmcp::Peer<rmcp::RoleServer>) {
     }
 }
 
+/// SIGTERM (a client or service manager stopping the server) or SIGINT:
+/// both end the session the way a closed stdin does, so the audit head is
+/// recorded and the database closed rather than the process dying mid-way.
+async fn termination_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}
+
 async fn serve(t: TenantArgs, scope: ScopeArgs) -> Result<ExitCode, CodedError> {
     use rmcp::ServiceExt;
     let app = Arc::new(start(t, scope, true).await?);
@@ -634,11 +750,18 @@ async fn serve(t: TenantArgs, scope: ScopeArgs) -> Result<ExitCode, CodedError> 
     let backups = tokio::spawn(scheduled_backups(app.clone()));
     if let Some(running) = running {
         let watcher = tokio::spawn(watch_plugins(app.clone(), running.peer().clone()));
+        let session = running.cancellation_token();
+        let signals = tokio::spawn(async move {
+            let signal = termination_signal().await;
+            tracing::info!(signal, "stopping on signal");
+            session.cancel();
+        });
         let _ = running.waiting().await;
+        signals.abort();
         watcher.abort();
     }
     backups.abort();
-    tracing::info!("client disconnected; shutting down");
+    tracing::info!("session ended; shutting down");
     app.close();
     if let Ok(app) = Arc::try_unwrap(app) {
         app.shutdown().await;

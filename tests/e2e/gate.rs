@@ -28,6 +28,19 @@ async fn requests_outside_the_grants_are_refused_and_named() {
     let cases = [
         ("GET", "https://example.com/v1.0/users/x", "example.com"),
         ("GET", "https://127.0.0.1/v1.0/users/x", "127.0.0.1"),
+        ("GET", "https://localhost/v1.0/users/x", "localhost"),
+        ("GET", "https://[::1]/v1.0/users/x", "[::1]"),
+        // A query cannot change the path the gate judged.
+        (
+            "GET",
+            "https://graph.microsoft.com/v1.0/groups?u=/users/x",
+            "GET /groups",
+        ),
+        (
+            "GET",
+            "https://graph.microsoft.com/v1.0/users/x%3F/../../groups",
+            "..",
+        ),
         (
             "GET",
             "https://graph.microsoft.com:8443/v1.0/users/x",

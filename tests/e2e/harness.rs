@@ -121,7 +121,39 @@ impl ClientHandler for TestClient {
     }
 }
 
+/// Stops the server with SIGTERM when a test drops it, and waits for it to
+/// exit: dropping the MCP client alone would SIGKILL it, which skips the
+/// shutdown path (audit head, coverage profile) and can outlive the data
+/// directory. First field, so it runs before the directory is deleted.
+struct StopOnDrop(Option<u32>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let Some(pid) = self.0 else { return };
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .stderr(std::process::Stdio::null())
+            .status();
+        let stat = format!("/proc/{pid}/stat");
+        for _ in 0..250 {
+            match std::fs::read_to_string(&stat) {
+                // The state follows the command name in parentheses.
+                Ok(s)
+                    if s.rsplit(')')
+                        .next()
+                        .is_some_and(|r| r.trim_start().starts_with('Z')) =>
+                {
+                    return;
+                }
+                Ok(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                Err(_) => return,
+            }
+        }
+    }
+}
+
 pub struct Server {
+    stop_on_drop: StopOnDrop,
     pub client: RunningService<RoleClient, TestClient>,
     pub dir: tempfile::TempDir,
     pub asked: Arc<Mutex<Vec<String>>>,
@@ -156,6 +188,10 @@ pub fn base_command(dir: &Path) -> tokio::process::Command {
         .env("AZURE_CLIENT_SECRET", SENTINEL_SECRET)
         .env("M365_SANDBOX_MAILBOX_DELAY_MS", "1500")
         .env("M365_RETRY_BASE_MS", "100");
+    // Under `scripts/coverage` every server writes its own profile.
+    if let Some(profile) = std::env::var_os("LLVM_PROFILE_FILE") {
+        cmd.env("LLVM_PROFILE_FILE", profile);
+    }
     cmd
 }
 
@@ -213,6 +249,7 @@ impl Server {
         let asked = handler.asked.clone();
         let client = handler.serve(transport).await.expect("MCP initialize");
         Server {
+            stop_on_drop: StopOnDrop(pid),
             client,
             dir,
             asked,
@@ -238,7 +275,8 @@ impl Server {
     }
 
     /// Stops the server cleanly and returns its data directory.
-    pub async fn stop(self) -> tempfile::TempDir {
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        self.stop_on_drop.0 = None;
         let _ = self.client.cancel().await;
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         self.dir
@@ -372,7 +410,7 @@ pub fn outputs(dir: &Path) -> (String, String, String) {
 /// Compiles the bundled plugins into the shared cache once, before the
 /// tests' servers start in parallel: on a fresh clone every test would
 /// otherwise compile every component at the same time on a small machine.
-async fn warm_cache() {
+pub async fn warm_cache() {
     static WARM: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     WARM.get_or_init(|| async {
         let dir = tempfile::tempdir().unwrap();
