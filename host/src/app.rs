@@ -668,6 +668,7 @@ impl App {
             headers: http::HeaderMap::new(),
             body: bytes::Bytes::new(),
             retry_safe: false,
+            weight: 1,
         };
         let (ok, err, domain) = match upstream.send(req, &call).await {
             Ok(r) if r.status == 200 => {

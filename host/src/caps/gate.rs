@@ -153,7 +153,7 @@ impl Gate {
     /// Every request inside a `$batch` body must itself be granted. Returns
     /// the body to send, rebuilt from the judged fields only (as
     /// `judge_cmdlet` does).
-    fn judge_batch(&self, body: &[u8]) -> Result<Bytes, String> {
+    fn judge_batch(&self, body: &[u8]) -> Result<(Bytes, u32), String> {
         let v: serde_json::Value =
             serde_json::from_slice(body).map_err(|_| "its $batch body is not JSON.".to_string())?;
         let requests = v["requests"]
@@ -193,8 +193,10 @@ impl Gate {
             }
             judged.push(one);
         }
-        Ok(Bytes::from(
-            serde_json::json!({"requests": judged}).to_string(),
+        let count = judged.len() as u32;
+        Ok((
+            Bytes::from(serde_json::json!({"requests": judged}).to_string()),
+            count,
         ))
     }
 }
@@ -265,9 +267,13 @@ impl WasiHttpHooks for Gate {
                 call: call.clone(),
             };
             let mut body = body;
+            let mut weight = 1;
             if is_batch {
                 match gate.judge_batch(&body) {
-                    Ok(judged) => body = judged,
+                    Ok((judged, count)) => {
+                        body = judged;
+                        weight = count.max(1);
+                    }
                     Err(why) => {
                         let _ = Box::into_pin(gate.deny(why)).await;
                         return Err(HttpError::HttpRequestDenied);
@@ -304,6 +310,7 @@ impl WasiHttpHooks for Gate {
                 headers: parts.headers,
                 body,
                 retry_safe,
+                weight,
             };
             match upstream.send(req, &call).await {
                 Ok(resp) => {
@@ -374,7 +381,9 @@ mod tests {
         let g = gate(&["GET /users/*"], &[]);
         let body = br#"{"requests":[{"id":"1","method":"get","url":"/users/a","URL":"/users/a/manager",
                         "headers":{"ConsistencyLevel":"eventual"}}],"Requests":[{"id":"2","method":"DELETE","url":"/users/a"}]}"#;
-        let sent: Value = serde_json::from_slice(&g.judge_batch(body).unwrap()).unwrap();
+        let (sent, weight) = g.judge_batch(body).unwrap();
+        assert_eq!(weight, 1, "one request inside");
+        let sent: Value = serde_json::from_slice(&sent).unwrap();
         assert_eq!(
             sent,
             json!({"requests": [{"id": "1", "method": "GET", "url": "/users/a",

@@ -35,7 +35,12 @@ impl RateLimiter {
     }
 
     /// Waits for a slot and takes it. Returns how long it waited.
-    pub async fn acquire(&self) -> Duration {
+    pub async fn acquire(&self, weight: u32) -> Duration {
+        // A batch larger than the whole budget waits for an empty window.
+        let weight = match self.max_per_minute {
+            Some(max) => (weight.max(1) as usize).min(max),
+            None => 1,
+        };
         let started = Instant::now();
         loop {
             let wait_until = {
@@ -55,10 +60,12 @@ impl RateLimiter {
                 }
                 match (st.paused_until, self.max_per_minute) {
                     (Some(p), _) => p,
-                    (None, Some(max)) if st.sent.len() >= max => st.sent[0] + WINDOW,
+                    (None, Some(max)) if st.sent.len() + weight > max => {
+                        st.sent[st.sent.len() + weight - max - 1] + WINDOW
+                    }
                     _ => {
                         if self.max_per_minute.is_some() {
-                            st.sent.push_back(now);
+                            st.sent.extend(std::iter::repeat_n(now, weight));
                         }
                         return started.elapsed();
                     }
@@ -85,22 +92,37 @@ mod tests {
         let rl = RateLimiter::new(Some(3));
         let start = Instant::now();
         for _ in 0..3 {
-            rl.acquire().await;
+            rl.acquire(1).await;
         }
         assert!(
             start.elapsed() < Duration::from_millis(1),
             "first three go at once"
         );
-        rl.acquire().await;
+        rl.acquire(1).await;
         assert!(start.elapsed() >= WINDOW, "the fourth waits for the window");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_takes_a_slot_per_request() {
+        let rl = RateLimiter::new(Some(10));
+        let start = Instant::now();
+        rl.acquire(8).await;
+        rl.acquire(2).await;
+        assert!(start.elapsed() < Duration::from_millis(1), "ten fit");
+        rl.acquire(1).await;
+        assert!(start.elapsed() >= WINDOW, "the eleventh waits");
+        // Larger than the whole budget: waits for an empty window, no longer.
+        let before = Instant::now();
+        rl.acquire(50).await;
+        assert!(before.elapsed() <= WINDOW, "{:?}", before.elapsed());
     }
 
     #[tokio::test(start_paused = true)]
     async fn pause_holds_everyone_back() {
         let rl = RateLimiter::new(None);
         rl.pause(Duration::from_secs(2)).await;
-        let waited = rl.acquire().await;
+        let waited = rl.acquire(1).await;
         assert!(waited >= Duration::from_secs(2));
-        assert!(rl.acquire().await < Duration::from_millis(1));
+        assert!(rl.acquire(1).await < Duration::from_millis(1));
     }
 }

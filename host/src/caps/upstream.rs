@@ -61,6 +61,9 @@ pub struct UpstreamRequest {
     pub headers: HeaderMap,
     pub body: Bytes,
     pub retry_safe: bool,
+    /// How many requests Graph counts this as: 1, or the requests inside a
+    /// `$batch` (Graph throttles each of them), for the rate limit.
+    pub weight: u32,
 }
 
 pub struct UpstreamResponse {
@@ -179,7 +182,7 @@ impl Upstream {
         let mut refreshed = false;
         let outcome = loop {
             attempts += 1;
-            self.limiter.acquire().await;
+            self.limiter.acquire(req.weight).await;
             let token = match self.auth.token(scope).await {
                 Ok(t) => t,
                 Err(e) => break Err(e),
