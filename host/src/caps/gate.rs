@@ -233,6 +233,20 @@ impl WasiHttpHooks for Gate {
             Ok(is_batch) => is_batch,
             Err(why) => return self.deny(why),
         };
+        // A declared length over the limit is refused before any of the body
+        // is read; an undeclared one is cut off by `Limited` below.
+        if let Some(declared) = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            && declared > MAX_BODY as u64
+        {
+            return self.deny(format!(
+                "its request body of {:.1} MiB is over the {} MiB a request may carry.",
+                declared as f64 / (1024.0 * 1024.0),
+                MAX_BODY / 1024 / 1024
+            ));
+        }
         let is_exchange = parts
             .uri
             .authority()

@@ -175,6 +175,21 @@ pub fn send(req: &Request, max_body: usize) -> Result<Response, HttpError> {
                 forbidden: matches!(e, HeaderError::Forbidden),
             })?;
     }
+    // Declared up front, so the host can refuse an oversized body before any
+    // of it is written, and wasi-http checks that exactly this much follows.
+    if let Some(body) = &req.body
+        && !req
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+    {
+        fields
+            .append("content-length", body.len().to_string().as_bytes())
+            .map_err(|e| HttpError::Header {
+                name: "content-length".into(),
+                forbidden: matches!(e, HeaderError::Forbidden),
+            })?;
+    }
     let outgoing = OutgoingRequest::new(fields);
     outgoing
         .set_method(&method_of(&req.method))
