@@ -239,6 +239,15 @@ impl SandboxControl {
             .is_ok_and(|r| r.status().is_success())
     }
 
+    pub async fn put(&self, path: &str, body: &Value) -> bool {
+        self.http
+            .put(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> bool {
         self.http
             .post(format!("{}{path}", self.base))

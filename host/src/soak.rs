@@ -105,6 +105,14 @@ pub async fn run(opts: SoakOptions) -> Result<Value, String> {
             .map_err(|e| format!("could not start the server: {e}"))?,
     );
     let control = Arc::new(SandboxControl::open(&root)?);
+    // Seats for every user the run creates (each is deleted again, but a
+    // delete that meets a fault leaves its user behind).
+    control
+        .put(
+            "/_sandbox/skus/O365_BUSINESS_ESSENTIALS",
+            &json!({"enabled": 100_000}),
+        )
+        .await;
     let tally = Arc::new(Mutex::new(Tally::default()));
     let started = Instant::now();
     let deadline = started + opts.duration;
@@ -196,6 +204,12 @@ pub async fn run(opts: SoakOptions) -> Result<Value, String> {
         "escapeExamples": t.escapes.iter().take(5).collect::<Vec<_>>(),
         "faultsInjected": faults_injected,
         "operationsAcknowledged": checks.acknowledged,
+        "acknowledged": {
+            "templatesCreated": t.templates.len(),
+            "usersCreated": t.users.len(),
+            "usersDeleted": t.users.iter().filter(|(_, deleted)| *deleted).count(),
+            "mailsSent": t.sends_acknowledged,
+        },
         "operationsLost": checks.lost,
         "duplicates": checks.duplicated,
         "lostOrDuplicated": checks.problems,
@@ -246,7 +260,7 @@ async fn step(server: &ChildServer, tally: &Mutex<Tally>, rng: &mut StdRng, clie
                 "subject": "Soak {{ name }}",
                 "bodyHtml": "<p>Hello {{ name }}</p><script>alert(1)</script>",
                 "bodyText": "Hello {{ name }}",
-                "category": "internal",
+                "category": "customer_communication",
                 "variables": ["name"],
             });
             let answer = timed(server, tally, "create_email_template", args).await;
@@ -303,12 +317,19 @@ async fn user_lifecycle(server: &ChildServer, tally: &Mutex<Tally>, tag: &str) {
         return;
     }
     lock().users.push((upn.clone(), false));
-    let ask = timed(server, tally, "delete_user", json!({"userEmail": upn})).await;
-    lock().record("delete_user", &ask);
-    let Some(token) = ask["result"]["structuredContent"]["error"]["details"]["confirmationToken"]
-        .as_str()
-        .map(str::to_string)
-    else {
+    // Asked again when a fault got in the way of the plan.
+    let mut token = None;
+    for _ in 0..3 {
+        let ask = timed(server, tally, "delete_user", json!({"userEmail": upn})).await;
+        lock().record("delete_user", &ask);
+        token = ask["result"]["structuredContent"]["error"]["details"]["confirmationToken"]
+            .as_str()
+            .map(str::to_string);
+        if token.is_some() {
+            break;
+        }
+    }
+    let Some(token) = token else {
         return;
     };
     let answer = timed(
