@@ -90,15 +90,12 @@ fn redact_shapes(text: &str) -> String {
 fn find_credential(text: &str) -> Option<(usize, usize)> {
     let is_token_char =
         |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=');
-    let bearer = text
-        .char_indices()
-        // `get` rather than slicing: i + 7 may fall inside a multi-byte
-        // character (a name like "Müller" right after a space).
-        .filter(|(i, _)| {
-            text.get(*i..*i + 7)
-                .is_some_and(|w| w.eq_ignore_ascii_case("bearer "))
-        })
-        .map(|(i, _)| i + 7)
+    let bytes = text.as_bytes();
+    // Bytes, not chars: on the path of every call, and "bearer " is ASCII,
+    // so a match starts and ends on character boundaries.
+    let bearer = (0..bytes.len().saturating_sub(6))
+        .filter(|&i| bytes[i] | 0x20 == b'b' && bytes[i..i + 7].eq_ignore_ascii_case(b"bearer "))
+        .map(|i| i + 7)
         .find(|&i| {
             text[i..].starts_with(|c: char| is_token_char(c)) && !text[i..].starts_with(REDACTED)
         });

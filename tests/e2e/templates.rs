@@ -459,3 +459,33 @@ async fn wiring_previews_mask_and_outside_recipients_need_approval() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_first_calls_of_a_fresh_sandbox_all_find_the_examples() {
+    // The examples are written on first use; calls that arrive together must
+    // each wait for them, not fail with "no template".
+    let s = Server::start(Options::default()).await;
+    let preview = || {
+        s.call(
+            "preview_email_template",
+            json!({"templateId": "customer-order-update",
+                   "variables": {"customer_name": "Ann", "order_number": "7", "status": "shipped"}}),
+        )
+    };
+    let all = tokio::join!(
+        preview(),
+        preview(),
+        preview(),
+        preview(),
+        preview(),
+        preview(),
+        preview(),
+        preview()
+    );
+    for r in [all.0, all.1, all.2, all.3, all.4, all.5, all.6, all.7] {
+        assert_ne!(r.is_error, Some(true), "{}", text_of(&r));
+    }
+    let list = s.ok("list_email_templates", json!({})).await;
+    assert_eq!(list["templates"].as_array().unwrap().len(), 3, "{list}");
+    s.finish().await;
+}

@@ -97,6 +97,7 @@ pub(super) async fn run(root: &Path, cache: &Path) -> std::io::Result<Value> {
     let (_, done) = pool(&s, 100, 100, |_| (PREVIEW_TOOL.into(), preview_args())).await;
     let peak = mb(s.status_kb("VmHWM"));
     let failed = done.iter().filter(|d| d.error.is_some()).count();
+    let first_error = done.iter().find_map(|d| d.error.clone());
     drop(s);
 
     let live = at("live")
@@ -134,6 +135,7 @@ pub(super) async fn run(root: &Path, cache: &Path) -> std::io::Result<Value> {
         "idle": default,
         "peakRssMb100ConcurrentCalls": peak,
         "failedOf100": failed,
+        "firstError": first_error,
         "targetIdleMb": TARGET_IDLE_MB,
         "met": idle_mb <= TARGET_IDLE_MB,
         "variants": out,

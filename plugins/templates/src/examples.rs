@@ -83,13 +83,19 @@ pub fn ensure() -> Result<(), ToolError> {
     if !host::tenant().sandbox || store::raw::get(MARKER)?.is_some() {
         return Ok(());
     }
-    // Whoever writes the marker first creates the examples.
-    if store::raw::put(MARKER, "true", Some(0)).is_err() {
-        return Ok(());
-    }
+    // Calls that start together each write the examples, every one under its
+    // fixed id and only if absent, so that none of them goes on before the
+    // examples are there; the marker, written last, spares later calls.
     for mut t in examples() {
         crate::tools::prepare_example(&mut t)?;
-        crate::model::insert(t)?;
+        t.template_id = crate::model::slug(&t.template_name);
+        let key = crate::model::key(&t.template_id);
+        if let Err(e) = store::put(&key, &t, store::Expect::New)
+            && store::raw::get(&key)?.is_none()
+        {
+            return Err(e);
+        }
     }
+    let _ = store::raw::put(MARKER, "true", Some(0));
     Ok(())
 }
