@@ -41,4 +41,6 @@ async fn a_short_soak_loses_nothing_and_lets_nothing_through() {
     assert_eq!(summary["operationsLost"], 0, "{summary:#}");
     assert_eq!(summary["duplicates"], 0, "{summary:#}");
     assert_eq!(summary["auditChain"], "verified", "{summary:#}");
+    assert!(summary["rssKb"]["end"].as_u64().unwrap() > 0, "{summary:#}");
+    assert!(summary["fds"]["end"].as_u64().unwrap() > 0, "{summary:#}");
 }
