@@ -141,33 +141,15 @@ fn is_secret_name(name: &str) -> bool {
 /// `secret_fields` a tool declared, every field whose name marks a credential,
 /// and every registered secret or token shape inside strings, replaced.
 pub fn redact_json(value: &serde_json::Value, secret_fields: &[String]) -> serde_json::Value {
-    use serde_json::Value;
-    fn field(k: &str, v: &Value, secret: bool) -> (String, Value) {
-        if secret && !v.is_null() {
-            (redact(k), Value::String(REDACTED.into()))
-        } else {
-            (redact(k), walk(v))
-        }
-    }
-    fn walk(v: &Value) -> Value {
-        match v {
-            Value::String(s) => Value::String(redact(s)),
-            Value::Array(a) => Value::Array(a.iter().map(walk).collect()),
-            Value::Object(m) => Value::Object(
-                m.iter()
-                    .map(|(k, v)| field(k, v, is_secret_name(k)))
-                    .collect(),
-            ),
-            other => other.clone(),
-        }
-    }
     match value {
-        Value::Object(m) => Value::Object(
+        serde_json::Value::Object(m) => serde_json::Value::Object(
             m.iter()
-                .map(|(k, v)| field(k, v, is_secret_name(k) || secret_fields.contains(k)))
+                .map(|(k, v)| {
+                    redact_field(k, v, is_secret_name(k) || secret_fields.contains(k), true)
+                })
                 .collect(),
         ),
-        other => walk(other),
+        other => redact_walk(other, true),
     }
 }
 
@@ -175,16 +157,35 @@ pub fn redact_json(value: &serde_json::Value, secret_fields: &[String]) -> serde
 /// its strings (keys included), by value only: for what a client is shown,
 /// where a field named `confirmationToken` must stay readable.
 pub fn redact_strings(value: &serde_json::Value) -> serde_json::Value {
+    redact_walk(value, false)
+}
+
+/// Redacts every string of `v`; with `by_name`, also replaces the value of
+/// every field whose name marks a credential.
+fn redact_walk(v: &serde_json::Value, by_name: bool) -> serde_json::Value {
     use serde_json::Value;
-    match value {
+    match v {
         Value::String(s) => Value::String(redact(s)),
-        Value::Array(a) => Value::Array(a.iter().map(redact_strings).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(|v| redact_walk(v, by_name)).collect()),
         Value::Object(m) => Value::Object(
             m.iter()
-                .map(|(k, v)| (redact(k), redact_strings(v)))
+                .map(|(k, v)| redact_field(k, v, by_name && is_secret_name(k), by_name))
                 .collect(),
         ),
         other => other.clone(),
+    }
+}
+
+fn redact_field(
+    k: &str,
+    v: &serde_json::Value,
+    secret: bool,
+    by_name: bool,
+) -> (String, serde_json::Value) {
+    if secret && !v.is_null() {
+        (redact(k), serde_json::Value::String(REDACTED.into()))
+    } else {
+        (redact(k), redact_walk(v, by_name))
     }
 }
 

@@ -82,21 +82,21 @@ const MAX_PROBLEMS: usize = 10;
 /// A field name or path as the error shows it: an argument's name comes from
 /// the caller, so a long one is cut like a value.
 fn name_of(field: &str) -> String {
-    let field = crate::secret::redact(field);
-    if field.chars().count() > 64 {
-        format!("{}…", field.chars().take(64).collect::<String>())
-    } else {
-        field
-    }
+    cut(field, 64)
 }
 
 /// jsonschema quotes the whole offending value; a 10 MB string must not come back.
 fn short(s: &str) -> String {
-    let s = crate::secret::redact(s);
-    if s.chars().count() > 200 {
-        format!("{}…", s.chars().take(200).collect::<String>())
+    cut(s, 200)
+}
+
+/// `text` redacted and cut to `max` characters, with `…` where it was cut.
+fn cut(text: &str, max: usize) -> String {
+    let text = crate::secret::redact(text);
+    if text.chars().count() > max {
+        format!("{}…", text.chars().take(max).collect::<String>())
     } else {
-        s
+        text
     }
 }
 
