@@ -2,10 +2,10 @@
 
 use crate::apps::{self, App};
 use m365_plugin_sdk::addins::{AddinManifest, fetch_manifest};
-use m365_plugin_sdk::exchange::invoke;
+use m365_plugin_sdk::exchange::{address, invoke};
 use m365_plugin_sdk::host::progress;
 use m365_plugin_sdk::text::is_valid_email;
-use m365_plugin_sdk::{ToolError, Value, codes, json};
+use m365_plugin_sdk::{ToolError, Value, json};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -75,18 +75,14 @@ fn resolve_users(users: &[String]) -> Result<Vec<String>, ToolError> {
             Ok(list) => {
                 let addr = list
                     .first()
-                    .and_then(|m| m.get("PrimarySmtpAddress"))
-                    .and_then(Value::as_str)
-                    .unwrap_or(u)
-                    .to_ascii_lowercase();
+                    .map(address)
+                    .unwrap_or_else(|| u.to_ascii_lowercase());
                 if !found.contains(&addr) {
                     found.push(addr);
                 }
             }
-            Err(e) if e.code == codes::EXO_001 && e.message.contains("couldn't be found") => {
-                missing.push(u.to_string());
-            }
-            Err(e) => return Err(e),
+            Err(e) if e.is_not_found() => missing.push(u.to_string()),
+            Err(e) => return Err(e.into()),
         }
     }
     if !missing.is_empty() {

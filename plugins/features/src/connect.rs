@@ -12,7 +12,7 @@
 //! Each first reads what exists, so connecting twice changes nothing.
 
 use crate::exo;
-use m365_plugin_sdk::exchange::invoke;
+use m365_plugin_sdk::exchange::{self, invoke, plain_address};
 use m365_plugin_sdk::graph::{GraphError, collection};
 use m365_plugin_sdk::host::progress;
 use m365_plugin_sdk::text::{encode_path_segment, odata_string};
@@ -438,16 +438,6 @@ fn planner(
     ))
 }
 
-/// The plain address of a `ForwardingSmtpAddress` value (`smtp:a@b` -> `a@b`).
-fn plain_address(v: &Value) -> Option<String> {
-    let s = v.as_str()?.trim();
-    let a = match s.split_once(':') {
-        Some((p, a)) if p.eq_ignore_ascii_case("smtp") => a,
-        _ => s,
-    };
-    (!a.is_empty()).then(|| a.to_ascii_lowercase())
-}
-
 fn channel_email(
     team_id: &str,
     team_name: &str,
@@ -471,7 +461,7 @@ fn channel_email(
     };
     let forwarding = mailbox.as_ref().map(|m| {
         (
-            exo::address(m),
+            exchange::address(m),
             m.get("ForwardingSmtpAddress").and_then(plain_address),
             m.get("DeliverToMailboxAndForward")
                 .and_then(Value::as_bool)

@@ -8,7 +8,7 @@
 
 use crate::catalogue::{self, Feature, Mechanism, Source, Toggle};
 use crate::exo;
-use m365_plugin_sdk::exchange::invoke;
+use m365_plugin_sdk::exchange::{self, invoke};
 use m365_plugin_sdk::host::{now_ms, progress};
 use m365_plugin_sdk::store::{self, Expect};
 use m365_plugin_sdk::text::is_valid_email;
@@ -174,7 +174,7 @@ fn resolve(
                 ));
             }
             let mb = exo::mailbox(who)?;
-            Ok((m, Target::Mailbox(exo::address(&mb))))
+            Ok((m, Target::Mailbox(exchange::address(&mb))))
         }
     }
 }
@@ -198,7 +198,7 @@ impl Reader {
             (Source::Exchange { get, .. }, _) => match self.cache.get(get) {
                 Some(v) => v.clone(),
                 None => {
-                    let v = exo::one(get, Value::Null)?;
+                    let v = exchange::one(get, Value::Null)?;
                     self.cache.insert(get.to_string(), v.clone());
                     v
                 }
@@ -422,14 +422,14 @@ fn is_ours(policy: &Value) -> bool {
 /// Each mailbox in scope and its retention policy.
 fn retention_state(target: &Target) -> Result<BTreeMap<String, Value>, ToolError> {
     let mailboxes = match target {
-        Target::Organization => exo::user_mailboxes()?,
+        Target::Organization => exchange::user_mailboxes()?,
         Target::Mailbox(m) => vec![exo::mailbox(m)?],
     };
     Ok(mailboxes
         .iter()
         .map(|m| {
             (
-                exo::address(m),
+                exchange::address(m),
                 m.get("RetentionPolicy").cloned().unwrap_or(Value::Null),
             )
         })
@@ -440,8 +440,8 @@ fn set_policy(mailbox: &str, policy: &Value) -> Result<(), ToolError> {
     invoke(
         "Set-Mailbox",
         json!({ "Identity": mailbox, "RetentionPolicy": policy }),
-    )
-    .map(|_| ())
+    )?;
+    Ok(())
 }
 
 fn retention_enable(
@@ -482,8 +482,8 @@ fn retention_enable(
         ));
     }
     let wanted: BTreeMap<&String, &str> = before.keys().map(|m| (m, policy.as_str())).collect();
-    let tag_exists = exo::find("Get-RetentionPolicyTag", &tag)?.is_some();
-    let policy_exists = exo::find("Get-RetentionPolicy", &policy)?.is_some();
+    let tag_exists = exchange::find("Get-RetentionPolicyTag", &tag)?.is_some();
+    let policy_exists = exchange::find("Get-RetentionPolicy", &policy)?.is_some();
     if dry {
         let mut create = Vec::new();
         if !tag_exists {
@@ -534,7 +534,7 @@ fn retention_enable(
         );
         if let Err(e) = made {
             undo_created(&created);
-            return Err(e);
+            return Err(e.into());
         }
         created.push(json!({"kind": "retentionPolicy", "name": policy}));
     }
@@ -597,7 +597,7 @@ fn retention_enable(
 /// Removes objects in reverse order of creation, when no mailbox uses them;
 /// what could not be removed is returned.
 fn undo_created(created: &[Value]) -> Vec<Value> {
-    let in_use: Vec<String> = exo::user_mailboxes()
+    let in_use: Vec<String> = exchange::user_mailboxes()
         .map(|ms| {
             ms.iter()
                 .filter_map(|m| m.get("RetentionPolicy").and_then(Value::as_str))
@@ -620,7 +620,7 @@ fn undo_created(created: &[Value]) -> Vec<Value> {
         };
         match invoke(cmdlet, json!({ "Identity": name })) {
             Ok(_) => {}
-            Err(e) if exo::is_not_found(&e) => {}
+            Err(e) if e.is_not_found() => {}
             Err(_) => kept.push(c.clone()),
         }
     }
@@ -799,7 +799,7 @@ pub fn list(a: ListArgs) -> Result<Value, ToolError> {
             })?,
     };
     let mailbox = match a.target_email.as_deref().map(str::trim) {
-        Some(m) => Some(Target::Mailbox(exo::address(&exo::mailbox(m)?))),
+        Some(m) => Some(Target::Mailbox(exchange::address(&exo::mailbox(m)?))),
         None => None,
     };
     let top = a.top.unwrap_or(20) as usize;

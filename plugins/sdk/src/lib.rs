@@ -17,13 +17,18 @@
 //! - [`host`]: progress, logging, clock and sleep from the host.
 //! - [`graph::Graph`]: a blocking Microsoft Graph client over `wasi:http`
 //!   (the host adds the token; a plugin never sets `Authorization`).
+//! - [`cursor::Cursor`]: a Graph list's `@odata.nextLink` as the opaque
+//!   `nextCursor` a tool returns, and back, checked.
 //! - [`addins`]: Outlook add-in manifests fetched and checked by the host.
-//! - [`exchange`]: Exchange Online cmdlets (`invoke`), as granted.
+//! - [`exchange`]: Exchange Online cmdlets (`invoke`), as granted, with
+//!   [`exchange::ExchangeError::is_not_found`] and the shared lookups
+//!   (`one`, `find`, `user_mailboxes`, `address`).
 //! - [`store`]: the plugin's own documents and logs in the host's encrypted
 //!   database (needs the `store` grant).
 //! - [`http`]: the raw `wasi:http` request used underneath (no conveniences).
 //! - [`text`]: OData literal escaping, path-segment and query encoding,
 //!   e-mail address validation.
+//! - [`time`]: RFC 3339 instants to and from milliseconds since the epoch.
 
 extern crate self as m365_plugin_sdk;
 
@@ -40,6 +45,7 @@ pub mod bindings {
 }
 
 pub mod addins;
+pub mod cursor;
 pub mod error;
 pub mod exchange;
 pub mod graph;
@@ -48,6 +54,7 @@ pub mod http;
 pub mod plugin;
 pub mod store;
 pub mod text;
+pub mod time;
 pub mod tool;
 
 pub use error::{ToolError, codes};

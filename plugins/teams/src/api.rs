@@ -3,6 +3,7 @@
 //! steps in `engine` and the tools call these.
 
 use crate::{graph, seg, str_field};
+use m365_plugin_sdk::cursor::Cursor;
 use m365_plugin_sdk::graph::{GraphRequest, GraphResponse, collection};
 use m365_plugin_sdk::host::{info, sleep_ms};
 use m365_plugin_sdk::text::odata_string;
@@ -133,13 +134,8 @@ fn all_pages(path: &str) -> Result<Vec<Value>, GraphError> {
     for _ in 0..MAX_PAGES {
         let page = graph().request(req)?.body.unwrap_or(Value::Null);
         out.extend(collection(&page).iter().cloned());
-        let next = page
-            .get("@odata.nextLink")
-            .and_then(Value::as_str)
-            .and_then(|l| l.split_once('?'))
-            .map(|(_, q)| q.to_string());
-        match next {
-            Some(q) => req = GraphRequest::new("GET", path).raw_query(&q),
+        match Cursor::next_page(&page) {
+            Some(next) => req = next.resume(GraphRequest::new("GET", path)),
             None => break,
         }
     }

@@ -4,8 +4,8 @@
 use crate::api::{self, Member};
 use crate::str_field;
 use m365_plugin_sdk::ToolError;
+use m365_plugin_sdk::cursor::Cursor;
 use m365_plugin_sdk::graph::{GraphRequest, collection};
-use m365_plugin_sdk::text::{base64url_decode, base64url_encode};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -137,30 +137,10 @@ pub fn get_team(args: TeamArgs) -> Result<Value, ToolError> {
     team_details(&resolve_team(&args.team_id)?)
 }
 
-/// The opaque cursor for a `@odata.nextLink`: its query string, base64url.
-pub fn cursor_from_next_link(link: &str) -> Option<String> {
-    let (_, query) = link.split_once('?')?;
-    Some(base64url_encode(query.as_bytes()))
-}
-
-/// The query string a cursor stands for, if it is one list_teams made.
-pub fn query_from_cursor(cursor: &str) -> Option<String> {
-    let q = String::from_utf8(base64url_decode(cursor.trim())?).ok()?;
-    let safe = q.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
-    (safe && q.to_ascii_lowercase().contains("skiptoken=")).then_some(q)
-}
-
 pub fn list_teams(args: ListTeamsArgs) -> Result<Value, ToolError> {
     let mut req = GraphRequest::new("GET", "/teams");
     if let Some(cursor) = &args.cursor {
-        let query = query_from_cursor(cursor).ok_or_else(|| {
-            ToolError::input(
-                Some("cursor"),
-                "The cursor is not one list_teams returned; call list_teams without it to start \
-                 again.",
-            )
-        })?;
-        req = req.raw_query(&query);
+        req = Cursor::parse_arg(cursor, "list_teams")?.resume(req);
     } else {
         let top = args.top.unwrap_or(20).clamp(1, 100).to_string();
         req = req.query(&[("$top", &top)]);
@@ -176,10 +156,7 @@ pub fn list_teams(args: ListTeamsArgs) -> Result<Value, ToolError> {
             })
         })
         .collect();
-    let next = page
-        .get("@odata.nextLink")
-        .and_then(Value::as_str)
-        .and_then(cursor_from_next_link);
+    let next = Cursor::after(&page);
     Ok(json!({ "teams": teams, "nextCursor": next }))
 }
 
@@ -198,17 +175,5 @@ mod tests {
         assert!(!is_guid("71392b2f-1765-406e-86af-5907d9bdb2a"));
         assert!(!is_guid("Sales Team 2024"));
         assert!(!is_guid("71392b2f11765-406e-86af-5907d9bdb2ab"));
-    }
-
-    #[test]
-    fn cursors_round_trip_and_reject_junk() {
-        let link = "https://graph.microsoft.com/v1.0/teams?$top=2&$skiptoken=RFNwdAIAAQ";
-        let c = cursor_from_next_link(link).unwrap();
-        assert_eq!(
-            query_from_cursor(&c).unwrap(),
-            "$top=2&$skiptoken=RFNwdAIAAQ"
-        );
-        assert!(query_from_cursor("not a cursor").is_none());
-        assert!(query_from_cursor(&base64url_encode(b"$top=5")).is_none());
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::model::{Category, Template};
 use m365_plugin_sdk::store;
-use m365_plugin_sdk::{ToolError, host};
+use m365_plugin_sdk::{ToolError, host, time};
 
 const MARKER: &str = "meta/examples";
 
@@ -17,7 +17,7 @@ fn example(
     variables: &[&str],
     description: &str,
 ) -> Template {
-    let at = crate::time::rfc3339(host::now_ms());
+    let at = time::rfc3339_millis(host::now_ms() as i64);
     Template {
         template_id: String::new(),
         template_name: name.into(),

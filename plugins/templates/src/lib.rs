@@ -7,7 +7,6 @@ mod model;
 mod render;
 mod sanitize;
 mod send;
-mod time;
 mod tools;
 
 use m365_plugin_sdk::store;

@@ -6,14 +6,13 @@ use crate::sanitize;
 use crate::send::{self, Message};
 use m365_plugin_sdk::store::{self, Expect};
 use m365_plugin_sdk::text::is_valid_email;
-use m365_plugin_sdk::{ToolError, host};
+use m365_plugin_sdk::{ToolError, host, time};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 fn now() -> String {
-    let ms = host::now_ms();
-    crate::time::rfc3339(ms)
+    time::rfc3339_millis(host::now_ms() as i64)
 }
 
 fn check_variable_names(vars: &[String]) -> Result<(), ToolError> {

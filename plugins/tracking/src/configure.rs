@@ -17,7 +17,7 @@
 //! mailbox.
 
 use crate::exo::{self, MAX_MAILBOXES};
-use m365_plugin_sdk::exchange::invoke;
+use m365_plugin_sdk::exchange::{self, invoke};
 use m365_plugin_sdk::host::progress;
 use m365_plugin_sdk::text::is_valid_email;
 use m365_plugin_sdk::{ToolError, Value, json};
@@ -136,7 +136,7 @@ pub fn configure_tracking(a: ConfigureTrackingArgs) -> Result<Value, ToolError> 
     if a.read_receipts.is_some() || a.delivery_receipts.is_some() {
         let mailboxes = match &target {
             Some(t) => vec![exo::mailbox(t)?],
-            None => exo::user_mailboxes()?,
+            None => exchange::user_mailboxes()?,
         };
         if mailboxes.len() > MAX_MAILBOXES {
             return Err(ToolError::input(
@@ -150,7 +150,7 @@ pub fn configure_tracking(a: ConfigureTrackingArgs) -> Result<Value, ToolError> 
         }
         let total = mailboxes.len() as u64;
         for (i, mb) in mailboxes.iter().enumerate() {
-            let addr = exo::address(mb);
+            let addr = exchange::address(mb);
             progress(i as u64, total, &format!("Reading {addr}"));
             if let Some(on) = a.read_receipts {
                 let cfg = exo::message_config(&addr)?;
@@ -198,6 +198,7 @@ pub fn configure_tracking(a: ConfigureTrackingArgs) -> Result<Value, ToolError> 
                 params["Identity"] = json!(c.target);
             }
             if let Err(e) = invoke(c.cmdlet, params) {
+                let e = ToolError::from(e);
                 let done: Vec<&Change> = changes.iter().filter(|c| c.status == "changed").collect();
                 let e = if done.is_empty() {
                     e
@@ -270,12 +271,12 @@ const RESOURCE_MAILBOXES: usize = 25;
 /// The `m365://tracking-settings` resource.
 pub fn tracking_settings() -> Result<Value, ToolError> {
     let org = exo::org_config()?;
-    let mailboxes = exo::user_mailboxes()?;
+    let mailboxes = exchange::user_mailboxes()?;
     let shown: Vec<Value> = mailboxes
         .iter()
         .take(RESOURCE_MAILBOXES)
         .map(|mb| {
-            let addr = exo::address(mb);
+            let addr = exchange::address(mb);
             let response = exo::message_config(&addr)
                 .ok()
                 .and_then(|c| c.get(READ_RECEIPT).cloned())

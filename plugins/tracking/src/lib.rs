@@ -5,7 +5,6 @@
 
 mod configure;
 mod exo;
-mod time;
 mod trace;
 
 use m365_plugin_sdk::{Annotations, Plugin, ResourceContents, ResourceTemplate, Tool, ToolError};

@@ -5,11 +5,12 @@
 //! and answer at most 10 days per query; a window past either is refused
 //! here, naming the limit, before anything is sent.
 
-use crate::time;
+use m365_plugin_sdk::cursor::Cursor as NextLink;
 use m365_plugin_sdk::exchange::invoke;
 use m365_plugin_sdk::graph::{GraphErrorKind, GraphRequest, collection};
 use m365_plugin_sdk::host::now_ms;
 use m365_plugin_sdk::text::{base64url_decode, base64url_encode, is_valid_email, odata_string};
+use m365_plugin_sdk::time;
 use m365_plugin_sdk::{Graph, ToolError, Value, json};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -212,10 +213,9 @@ fn encode_cursor(c: &Cursor) -> String {
 fn decode_cursor(s: &str) -> Option<Cursor> {
     let bytes = base64url_decode(s.trim())?;
     let c: Cursor = serde_json::from_slice(&bytes).ok()?;
-    match &c {
-        Cursor::Graph { q } if q.bytes().all(|b| b.is_ascii_graphic() && b != b'#') => Some(c),
+    match c {
+        Cursor::Graph { q } => NextLink::from_query(q).map(|n| Cursor::Graph { q: n.into_query() }),
         Cursor::Exchange { .. } => Some(c),
-        _ => None,
     }
 }
 
@@ -314,11 +314,8 @@ fn from_graph(req: GraphRequest, fallback: Option<(&Query, u32)>) -> Result<Valu
         }
     };
     let rows: Vec<TraceRow> = collection(&page).iter().map(graph_row).collect();
-    let next = page
-        .get("@odata.nextLink")
-        .and_then(Value::as_str)
-        .and_then(|l| l.split_once('?'))
-        .map(|(_, q)| encode_cursor(&Cursor::Graph { q: q.to_string() }));
+    let next =
+        NextLink::next_page(&page).map(|n| encode_cursor(&Cursor::Graph { q: n.into_query() }));
     Ok(result(rows, next, "graph", None))
 }
 

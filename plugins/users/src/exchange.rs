@@ -6,9 +6,9 @@
 //! -DeliverToMailboxAndForward`). Each is read first and set only if it
 //! differs.
 
-use m365_plugin_sdk::exchange::invoke;
+use m365_plugin_sdk::ToolError;
+use m365_plugin_sdk::exchange::{ExchangeError, invoke, plain_address};
 use m365_plugin_sdk::text::is_valid_email;
-use m365_plugin_sdk::{ToolError, codes};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -75,16 +75,6 @@ pub fn validate(w: &Wanted, upn: &str) -> Result<(), ToolError> {
     }
 }
 
-/// `smtp:a@b` / `SMTP:a@b` / `a@b` → `a@b` (lower case), `None` for null or empty.
-fn plain_address(v: &Value) -> Option<String> {
-    let s = v.as_str()?.trim();
-    let a = match s.split_once(':') {
-        Some((p, a)) if p.eq_ignore_ascii_case("smtp") => a,
-        _ => s,
-    };
-    (!a.is_empty()).then(|| a.to_ascii_lowercase())
-}
-
 fn receipt_value(on: bool) -> &'static str {
     if on { "AlwaysSend" } else { "NeverSend" }
 }
@@ -99,18 +89,14 @@ fn change(setting: &'static str, before: Value, after: Value, same: bool) -> Cha
 }
 
 /// Rewords "couldn't be found" for a mailbox Graph already answered for.
-fn exchange_error(e: ToolError, upn: &str) -> ToolError {
-    if e.code == codes::EXO_001 && e.message.contains("couldn't be found") {
-        let mut n = ToolError::exchange(format!(
+fn exchange_error(e: ExchangeError, upn: &str) -> ToolError {
+    e.not_found_as(|| {
+        ToolError::exchange(format!(
             "Exchange Online has no mailbox {upn} yet (it can lag a few minutes behind a new \
              user); call configure_mailbox again shortly."
         ))
-        .with_retry_after(Some(60));
-        n.details = e.details;
-        n
-    } else {
-        e
-    }
+        .with_retry_after(Some(60))
+    })
 }
 
 /// Reads the current values, sets those that differ, and returns each
@@ -229,6 +215,7 @@ pub fn apply(w: &Wanted, upn: &str) -> Result<Vec<Change>, ToolError> {
             Value::Object(message_set.clone()),
         )
         .map_err(|e| {
+            let e = ToolError::from(e);
             let done: Vec<&Change> = changes.iter().filter(|c| c.status == "changed").collect();
             if done.is_empty() {
                 e
@@ -261,17 +248,6 @@ pub fn external_forwarding_note(w: &Wanted, upn: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn addresses_lose_their_prefix() {
-        assert_eq!(
-            plain_address(&json!("smtp:Desk@X.com")).unwrap(),
-            "desk@x.com"
-        );
-        assert_eq!(plain_address(&json!("desk@x.com")).unwrap(), "desk@x.com");
-        assert!(plain_address(&json!("")).is_none());
-        assert!(plain_address(&Value::Null).is_none());
-    }
 
     #[test]
     fn forwarding_needs_an_address_not_oneself() {

@@ -3,8 +3,9 @@
 use crate::licenses::{License, Sku, parse_skus, part_number_of};
 use crate::{fetch_user, graph, str_field};
 use m365_plugin_sdk::ToolError;
+use m365_plugin_sdk::cursor::Cursor;
 use m365_plugin_sdk::graph::{GraphRequest, collection};
-use m365_plugin_sdk::text::{base64url_decode, base64url_encode, odata_string};
+use m365_plugin_sdk::text::odata_string;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -97,30 +98,10 @@ pub fn list_filter(department: Option<&str>, search: Option<&str>) -> Option<Str
     (!clauses.is_empty()).then(|| clauses.join(" and "))
 }
 
-/// The opaque cursor for a `@odata.nextLink`: its query string, base64url.
-pub fn cursor_from_next_link(link: &str) -> Option<String> {
-    let (_, query) = link.split_once('?')?;
-    Some(base64url_encode(query.as_bytes()))
-}
-
-/// The query string a cursor stands for, if it is one this tool made.
-pub fn query_from_cursor(cursor: &str) -> Option<String> {
-    let q = String::from_utf8(base64url_decode(cursor.trim())?).ok()?;
-    let safe = q.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
-    (safe && q.contains("$skiptoken=")).then_some(q)
-}
-
 pub fn list_users(args: ListUsersArgs) -> Result<Value, ToolError> {
     let mut req = GraphRequest::new("GET", "/users");
     if let Some(cursor) = &args.cursor {
-        let query = query_from_cursor(cursor).ok_or_else(|| {
-            ToolError::input(
-                Some("cursor"),
-                "The cursor is not one list_users returned; call list_users without it to start \
-                 again.",
-            )
-        })?;
-        req = req.raw_query(&query);
+        req = Cursor::parse_arg(cursor, "list_users")?.resume(req);
     } else {
         let top = args.top.unwrap_or(25).clamp(1, 100).to_string();
         let filter = list_filter(
@@ -159,10 +140,7 @@ pub fn list_users(args: ListUsersArgs) -> Result<Value, ToolError> {
             })
         })
         .collect();
-    let next = page
-        .get("@odata.nextLink")
-        .and_then(Value::as_str)
-        .and_then(cursor_from_next_link);
+    let next = Cursor::after(&page);
     Ok(json!({ "users": users, "nextCursor": next }))
 }
 
@@ -181,18 +159,5 @@ mod tests {
             list_filter(Some("Sales"), Some("O'Br")).unwrap(),
             "department eq 'Sales' and startswith(displayName,'O''Br')"
         );
-    }
-
-    #[test]
-    fn cursors_round_trip_and_reject_junk() {
-        let link = "https://graph.microsoft.com/v1.0/users?$select=id&$top=2&$skiptoken=RFNwdAIAAQ";
-        let c = cursor_from_next_link(link).unwrap();
-        assert_eq!(
-            query_from_cursor(&c).unwrap(),
-            "$select=id&$top=2&$skiptoken=RFNwdAIAAQ"
-        );
-        assert!(query_from_cursor("not a cursor").is_none());
-        assert!(query_from_cursor(&base64url_encode(b"$top=5")).is_none());
-        assert!(query_from_cursor(&base64url_encode(b"$skiptoken=a b")).is_none());
     }
 }

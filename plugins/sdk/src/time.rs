@@ -1,17 +1,27 @@
-//! RFC 3339 instants to and from milliseconds since the Unix epoch (UTC
-//! only: the guest has no time zone database and needs none).
+//! RFC 3339 instants to and from milliseconds since the Unix epoch, as
+//! Graph and Exchange write them (UTC only: the guest has no time zone
+//! database and needs none).
 
 /// `ms` since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn rfc3339(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
+    let (y, m, d, clock) = civil(secs);
+    format!("{y:04}-{m:02}-{d:02}T{clock}Z")
+}
+
+/// `ms` since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn rfc3339_millis(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (y, m, d, clock) = civil(secs);
+    format!("{y:04}-{m:02}-{d:02}T{clock}.{:03}Z", ms.rem_euclid(1000))
+}
+
+/// The date and `HH:MM:SS` of `secs` since the epoch.
+fn civil(secs: i64) -> (i64, u32, u32, String) {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let clock = format!("{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60);
+    (y, m, d, clock)
 }
 
 /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff]]` with `Z` or a
@@ -136,5 +146,15 @@ mod tests {
         }
         assert_eq!(rfc3339(1_795_564_800_000), "2026-11-25T00:00:00Z");
         assert_eq!(rfc3339(951_782_400_123), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn known_instants() {
+        assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339_millis(951_782_400_123), "2000-02-29T00:00:00.123Z");
+        assert_eq!(
+            rfc3339_millis(1_795_564_800_000),
+            "2026-11-25T00:00:00.000Z"
+        );
     }
 }
