@@ -6,7 +6,8 @@
 //! bundled plugins (every `plugins/<name>/manifest.toml` outside `sdk` and
 //! `testing`) are embedded into the binary through a generated `bundled.rs`;
 //! the test plugins (`plugins/testing/<name>`) are exported to the end-to-end
-//! tests as `M365_TEST_PLUGIN_<NAME>_{WASM,MANIFEST}` paths.
+//! tests as `M365_TEST_PLUGIN_<NAME>_{WASM,MANIFEST}` paths. Members without
+//! a manifest (the SDK, the templating library) are libraries, not plugins.
 
 use std::env;
 use std::fmt::Write as _;
@@ -62,6 +63,11 @@ fn main() {
          pub const BUNDLED: &[BundledPlugin] = &[\n",
     );
     let members = workspace_members(&plugins);
+    // Library members (the SDK, templating) have no manifest, so they are
+    // not bundled, but the plugins compile them in.
+    for member in &members {
+        watch(&plugins.join(member));
+    }
     for dir in plugin_dirs(&plugins) {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
         // A crate joins the build (and the binary) by being a member of the
@@ -126,8 +132,6 @@ fn plugin_dirs(parent: &Path) -> Vec<PathBuf> {
         .filter(|p| p.join("manifest.toml").is_file())
         .collect();
     dirs.sort();
-    // The SDK has no manifest but every plugin compiles it in.
-    watch(&parent.join("sdk"));
     for dir in &dirs {
         watch(dir);
     }

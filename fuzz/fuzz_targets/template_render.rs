@@ -20,12 +20,12 @@
 
 use libfuzzer_sys::fuzz_target;
 use m365_admin_fuzz::html::hazards;
-use m365_admin_fuzz::model::{Category, Template};
-use m365_admin_fuzz::render::{
+use m365_plugin_sdk::ToolError;
+use m365_templating::model::{Category, Template};
+use m365_templating::render::{
     MAX_OUTPUT, Part, check_template, check_values, render, render_subject, used_variables,
 };
-use m365_admin_fuzz::sanitize::clean;
-use m365_plugin_sdk::ToolError;
+use m365_templating::sanitize::clean;
 use serde_json::{Map, Value};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -3,11 +3,11 @@
 //!
 //! Each module below is the real file, included with `#[path]` rather than
 //! through its crate: the host crate `m365-admin` would bring wasmtime, SQLCipher
-//! and a build script that compiles every plugin into each fuzz build, and the
-//! templates plugin is a `cdylib` with private modules, so neither can be a
-//! dependency. The files are compiled unchanged; they sit at this crate's
-//! root because that is where their `crate::` paths point (`crate::errors`,
-//! `crate::secret` from validate.rs, `crate::model` from render.rs).
+//! and a build script that compiles every plugin into each fuzz build, so it
+//! cannot be a dependency. The files are compiled unchanged; they sit at this
+//! crate's root because that is where their `crate::` paths point
+//! (`crate::errors`, `crate::secret` from validate.rs). The templates plugin's
+//! renderer and sanitizer come from their library crate, `m365-templating`.
 
 // host/src: the Graph grant matcher and path normaliser (std + thiserror).
 #[allow(dead_code)]
@@ -24,18 +24,5 @@ pub mod secret;
 #[allow(dead_code)]
 #[path = "../../host/src/plugins/validate.rs"]
 pub mod validate;
-
-// plugins/templates/src: rendering, sanitizing and the template they work on.
-// Only pure functions are called; model.rs's store calls (host imports) are
-// compiled but never reached.
-#[allow(dead_code)]
-#[path = "../../plugins/templates/src/model.rs"]
-pub mod model;
-#[allow(dead_code)]
-#[path = "../../plugins/templates/src/render.rs"]
-pub mod render;
-#[allow(dead_code)]
-#[path = "../../plugins/templates/src/sanitize.rs"]
-pub mod sanitize;
 
 pub mod html;

@@ -2,9 +2,9 @@
 //! customer communication, marketing), created once in the sandbox tenant
 //! so that a first session has something to preview and send.
 
-use crate::model::{Category, Template};
 use m365_plugin_sdk::store;
 use m365_plugin_sdk::{ToolError, host, time};
+use m365_templating::model::{Category, Template, slug};
 
 const MARKER: &str = "meta/examples";
 
@@ -88,8 +88,8 @@ pub fn ensure() -> Result<(), ToolError> {
     // examples are there; the marker, written last, spares later calls.
     for mut t in examples() {
         crate::tools::prepare_example(&mut t)?;
-        t.template_id = crate::model::slug(&t.template_name);
-        let key = crate::model::key(&t.template_id);
+        t.template_id = slug(&t.template_name);
+        let key = crate::stored::key(&t.template_id);
         if let Err(e) = store::put(&key, &t, store::Expect::New)
             && store::raw::get(&key)?.is_none()
         {

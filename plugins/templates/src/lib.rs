@@ -3,10 +3,8 @@
 //! locked-down minijinja, and sent through Graph's sendMail.
 
 mod examples;
-mod model;
-mod render;
-mod sanitize;
 mod send;
+mod stored;
 mod tools;
 
 use m365_plugin_sdk::store;
@@ -105,7 +103,7 @@ impl Plugin for TemplatesPlugin {
         if examples::ensure().is_err() {
             return Vec::new();
         }
-        model::all()
+        stored::all()
             .unwrap_or_default()
             .into_iter()
             .map(|d| Resource {
@@ -125,12 +123,12 @@ impl Plugin for TemplatesPlugin {
             .ok_or_else(|| bad_uri(uri))?;
         let value = match rest.split('/').collect::<Vec<_>>().as_slice() {
             [id] if !id.is_empty() => {
-                let t = model::load(id)?;
+                let t = stored::load(id)?;
                 tools::full(&t.value, t.version)
             }
             [id, "usage"] if !id.is_empty() => {
-                model::load(id)?;
-                let entries: Vec<Value> = store::read_log(&model::usage_log(id), None, 1000)?
+                stored::load(id)?;
+                let entries: Vec<Value> = store::read_log(&stored::usage_log(id), None, 1000)?
                     .into_iter()
                     .filter_map(|e| serde_json::from_str(&e.entry).ok())
                     .collect();

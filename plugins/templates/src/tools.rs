@@ -1,12 +1,13 @@
 //! The template tools: create, list, get, update, delete, preview, send.
 
-use crate::model::{self, Category, Template, key, load, usage_log};
-use crate::render::{self, Part};
-use crate::sanitize;
 use crate::send::{self, Message};
+use crate::stored::{self, key, load, usage_log};
 use m365_plugin_sdk::store::{self, Expect};
 use m365_plugin_sdk::text::is_valid_email;
 use m365_plugin_sdk::{ToolError, host, time};
+use m365_templating::model::{Category, Template};
+use m365_templating::render::{self, Part};
+use m365_templating::sanitize;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -138,7 +139,7 @@ pub fn create(a: CreateArgs) -> Result<Value, ToolError> {
         updated_at: at,
     };
     let removed = prepare(&mut t)?;
-    let (t, version) = model::insert(t)?;
+    let (t, version) = stored::insert(t)?;
     Ok(json!({
         "template": full(&t, version),
         "removedFromHtml": removed,
@@ -168,7 +169,7 @@ pub struct ListArgs {
 pub fn list(a: ListArgs) -> Result<Value, ToolError> {
     crate::examples::ensure()?;
     let query = a.search_query.as_deref().map(str::to_lowercase);
-    let matches: Vec<Value> = model::all()?
+    let matches: Vec<Value> = stored::all()?
         .into_iter()
         .filter(|d| a.category.is_none_or(|c| d.value.category == c))
         .filter(|d| {
