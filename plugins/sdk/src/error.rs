@@ -120,6 +120,13 @@ impl ToolError {
         Self::new(codes::LICENSE_001, message)
     }
 
+    /// The same error under another code, e.g. a Graph conflict that is
+    /// USER_001 or TEAM_001 to the caller (message and details kept).
+    pub fn with_code(mut self, code: &str) -> Self {
+        self.code = code.to_string();
+        self
+    }
+
     /// Sets `retry_after` (seconds).
     pub fn with_retry_after(mut self, seconds: Option<u32>) -> Self {
         self.retry_after = seconds;

@@ -149,6 +149,25 @@ mod tests {
     }
 
     #[test]
+    fn times_round_trip() {
+        for s in [
+            "1970-01-01T00:00:00Z",
+            "2000-02-29T23:59:59Z",
+            "2026-07-28T10:30:00Z",
+        ] {
+            assert_eq!(rfc3339(parse(s).unwrap()), s);
+        }
+        assert_eq!(parse("garbage"), None);
+    }
+
+    #[test]
+    fn graph_times_parse() {
+        assert_eq!(parse("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse("2000-03-01T00:00:01Z"), Some(951_868_801_000));
+        assert_eq!(parse("garbage"), None);
+    }
+
+    #[test]
     fn known_instants() {
         assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339_millis(951_782_400_123), "2000-02-29T00:00:00.123Z");

@@ -12,9 +12,9 @@ use crate::api::{self, OperationEnd, REPLICATION_RETRIES, REPLICATION_WAIT_MS};
 use crate::journal::{self, CreatedChannel, Status, Step, Tracked, taken_over};
 use crate::people::{self, Person};
 use crate::plan::MembershipType;
-use crate::{fmt_time, parse_graph_time_ms, str_field};
+use crate::str_field;
 use m365_plugin_sdk::host::{info, now_ms, progress, sleep_ms};
-use m365_plugin_sdk::{GraphError, ToolError};
+use m365_plugin_sdk::{GraphError, ToolError, time};
 use serde_json::{Value, json};
 
 /// A group this operation finds by its alias counts as its own only if it
@@ -173,7 +173,8 @@ fn adopt(t: &Tracked) -> Result<Option<String>, ToolError> {
         .filter(|g| {
             str_field(g, "displayName") == Some(p.display_name.as_str())
                 && str_field(g, "createdDateTime")
-                    .and_then(parse_graph_time_ms)
+                    .and_then(time::parse)
+                    .and_then(|c| u64::try_from(c).ok())
                     .is_none_or(|c| c >= since)
         })
         .filter_map(|g| str_field(g, "id").map(str::to_string))
@@ -250,7 +251,7 @@ fn group(t: &mut Tracked, earlier: bool) -> StepResult {
                          deleted in the last 30 days keeps its alias); choose a different name.",
                         p.mail_nickname, p.display_name
                     ))
-                    .tap_code(m365_plugin_sdk::codes::TEAM_001)
+                    .with_code(m365_plugin_sdk::codes::TEAM_001)
                     .into());
             }
         },
@@ -717,19 +718,7 @@ fn completed(t: &Tracked, took_ms: u64) -> Value {
         "channels": j.channels,
         "guestAccess": j.plan.enable_guest_access,
         "steps": notes,
-        "startedAt": fmt_time(j.started_at),
+        "startedAt": time::rfc3339(j.started_at as i64),
         "secondsThisCall": took_ms / 1000,
     })
-}
-
-/// Changing the code of an error built from a Graph error.
-trait TapCode {
-    fn tap_code(self, code: &str) -> Self;
-}
-
-impl TapCode for ToolError {
-    fn tap_code(mut self, code: &str) -> Self {
-        self.code = code.to_string();
-        self
-    }
 }

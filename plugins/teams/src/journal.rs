@@ -12,9 +12,9 @@
 
 use crate::people::Person;
 use crate::plan::Plan;
-use m365_plugin_sdk::ToolError;
 use m365_plugin_sdk::host::now_ms;
 use m365_plugin_sdk::store::{self, Expect};
+use m365_plugin_sdk::{ToolError, time};
 use serde::{Deserialize, Serialize};
 
 /// Store key prefix of operation journals.
@@ -221,8 +221,8 @@ impl Journal {
                 None
             },
             "totalSteps": Step::TOTAL,
-            "startedAt": crate::fmt_time(self.started_at),
-            "updatedAt": crate::fmt_time(self.updated_at),
+            "startedAt": time::rfc3339(self.started_at as i64),
+            "updatedAt": time::rfc3339(self.updated_at as i64),
             "failure": self.failure,
             "leftBehind": self.left_behind,
         })

@@ -3,10 +3,9 @@
 //! `m365://teams/operations` resource listing unfinished operations.
 
 use crate::engine::{self, Undone};
-use crate::fmt_time;
 use crate::journal::{self, Status, Step, Tracked};
 use crate::plan::CreateTeamsGroupArgs;
-use m365_plugin_sdk::ToolError;
+use m365_plugin_sdk::{ToolError, time};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -177,7 +176,7 @@ pub fn plan_rollback_operation(args: OperationArgs) -> Result<String, ToolError>
          cannot be undone.",
         rollback_target(&t),
         t.j.id,
-        fmt_time(t.j.started_at)
+        time::rfc3339(t.j.started_at as i64)
     ))
 }
 

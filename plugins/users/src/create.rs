@@ -8,7 +8,7 @@ use crate::{graph, str_field, user_path};
 use m365_plugin_sdk::graph::collection;
 use m365_plugin_sdk::host::{now_ms, progress, sleep_ms};
 use m365_plugin_sdk::text::{is_valid_email, odata_string};
-use m365_plugin_sdk::{GraphError, ToolError};
+use m365_plugin_sdk::{GraphError, ToolError, time};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -68,24 +68,6 @@ pub fn nickname_ok(nick: &str) -> bool {
         && nick
             .chars()
             .all(|c| c.is_ascii_graphic() && !"@()\\[]\";:<>,".contains(c))
-}
-
-/// Days since 1970-01-01 for a civil date (proleptic Gregorian).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Milliseconds since the epoch of a Graph UTC timestamp (`2026-01-02T03:04:05Z`).
-pub fn parse_graph_time_ms(s: &str) -> Option<u64> {
-    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let days = days_from_civil(n(0..4)?, n(5..7)?, n(8..10)?);
-    let secs = days * 86_400 + n(11..13)? * 3600 + n(14..16)? * 60 + n(17..19)?;
-    u64::try_from(secs).ok().map(|s| s * 1000)
 }
 
 /// The property in Graph's "Another object with the same value for property
@@ -328,7 +310,8 @@ pub fn create_user(args: CreateUserArgs) -> Result<Value, ToolError> {
                         // call created: adopt it only if it is plainly ours.
                         let ours = find_by_upn(&upn)?.into_iter().find(|u| {
                             let fresh = str_field(u, "createdDateTime")
-                                .and_then(parse_graph_time_ms)
+                                .and_then(time::parse)
+                                .and_then(|t| u64::try_from(t).ok())
                                 .is_some_and(|t| t + 120_000 >= started);
                             let unlicensed = u
                                 .get("assignedLicenses")
@@ -352,7 +335,7 @@ pub fn create_user(args: CreateUserArgs) -> Result<Value, ToolError> {
                      {nickname}); choose another email or mailNickname."
                 ))
                 .with_detail("field", if prop == "mailNickname" { "mailNickname" } else { "email" })
-                .tap_code(m365_plugin_sdk::codes::USER_001));
+                .with_code(m365_plugin_sdk::codes::USER_001));
                     }
                     None if e.status == 400
                         && e.message.to_ascii_lowercase().contains("password") =>
@@ -364,7 +347,7 @@ pub fn create_user(args: CreateUserArgs) -> Result<Value, ToolError> {
                         e.message
                     ))
                     .with_detail("field", "password")
-                    .tap_code(m365_plugin_sdk::codes::INPUT_001));
+                    .with_code(m365_plugin_sdk::codes::INPUT_001));
                     }
                     None if e.status == 400
                         && e.message.to_ascii_lowercase().contains("domain") =>
@@ -376,7 +359,7 @@ pub fn create_user(args: CreateUserArgs) -> Result<Value, ToolError> {
                         e.message
                     ))
                     .with_detail("field", "email")
-                    .tap_code(m365_plugin_sdk::codes::INPUT_001));
+                    .with_code(m365_plugin_sdk::codes::INPUT_001));
                     }
                     None => return Err(e.into()),
                 }
@@ -495,18 +478,6 @@ fn roll_back(id: &str, upn: &str, license: License, cause: ToolError, why: &str)
     }
 }
 
-/// Changing the code of an error built from a Graph error.
-trait TapCode {
-    fn tap_code(self, code: &str) -> Self;
-}
-
-impl TapCode for ToolError {
-    fn tap_code(mut self, code: &str) -> Self {
-        self.code = code.to_string();
-        self
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,16 +495,6 @@ mod tests {
         assert!(!nickname_ok("ann lee"));
         assert!(!nickname_ok("ann@x"));
         assert!(!nickname_ok("ann;"));
-    }
-
-    #[test]
-    fn graph_times_parse() {
-        assert_eq!(parse_graph_time_ms("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            parse_graph_time_ms("2000-03-01T00:00:01Z"),
-            Some(951_868_801_000)
-        );
-        assert_eq!(parse_graph_time_ms("garbage"), None);
     }
 
     #[test]
