@@ -146,8 +146,9 @@ impl Denial {
     }
 
     /// The whole sentence for the caller: `Plugin `x` was refused: …` for a
-    /// refused request, `Plugin `x` used the store without …` for a host
-    /// import used without its grant.
+    /// refused request; `Plugin `x` used the store without …` when the plugin
+    /// used a host import without its grant, or its body outgrew the limit
+    /// while it was read.
     pub fn sentence(&self, plugin: &str) -> String {
         match self.kind {
             DenialKind::StoreNotGranted
