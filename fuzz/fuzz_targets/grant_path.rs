@@ -17,7 +17,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use m365_admin_fuzz::grants::{GraphGrant, GraphPolicy, normalize_path};
+use m365_policy::graph::{GraphGrant, GraphPolicy, normalize_path};
 
 /// Grants from the plugins' manifests, plus the `**` and `$batch` forms the
 /// matcher supports.
@@ -155,8 +155,8 @@ fn encode_for_path(segments: &[String]) -> String {
 }
 
 /// The grant's meaning read straight from its text, written independently of
-/// grants.rs: `METHOD /a/*/b/**`, method and literals compared ignoring ASCII
-/// case, `*` one segment, `**` (last) one or more.
+/// policy/src/graph.rs: `METHOD /a/*/b/**`, method and literals compared
+/// ignoring ASCII case, `*` one segment, `**` (last) one or more.
 fn reference_allows(text: &str, method: &str, segments: &[String]) -> bool {
     let (m, pattern) = text.trim().split_once(' ').expect("the grant parsed");
     if !m.eq_ignore_ascii_case(method) {

@@ -1,0 +1,248 @@
+//! A tool's arguments checked against its input schema before any plugin
+//! code runs, so bad input costs no upstream request. Every problem is named
+//! by its field in one error, which the host sends as INPUT_001 with the
+//! fields as `details.fields`.
+//!
+//! The error quotes what the caller sent, so it is bounded whatever the
+//! input's size, and each excerpt goes through the caller's redaction
+//! before it is cut (cutting first could leave part of a secret that
+//! redaction no longer recognises).
+
+use crate::codes::ErrorCode;
+use jsonschema::error::ValidationErrorKind;
+use serde_json::Value;
+
+/// Removes secrets from text the error will quote: the host's
+/// `secret::redact`.
+pub type Redact = fn(&str) -> String;
+
+/// The tool's input schema is not one.
+#[derive(Debug, thiserror::Error)]
+#[error("its input schema is not valid JSON Schema: {0}")]
+pub struct SchemaError(String);
+
+/// Arguments the schema refuses: the sentence, and the fields at fault.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ArgumentsError {
+    pub message: String,
+    pub fields: Vec<String>,
+}
+
+impl ArgumentsError {
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::Input001
+    }
+
+    /// The error's `details`: `{"fields": [...]}`.
+    pub fn details(&self) -> Value {
+        serde_json::json!({ "fields": self.fields })
+    }
+}
+
+pub struct ArgumentValidator {
+    validator: jsonschema::Validator,
+    redact: Redact,
+}
+
+/// At most this many problems are named in one error: the error's size must
+/// not grow with the input's.
+const MAX_PROBLEMS: usize = 10;
+
+impl ArgumentValidator {
+    pub fn new(schema: &Value, redact: Redact) -> Result<ArgumentValidator, SchemaError> {
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(schema)
+            .map_err(|e| SchemaError(e.to_string()))?;
+        Ok(ArgumentValidator { validator, redact })
+    }
+
+    pub fn check(&self, tool: &str, args: &Value) -> Result<(), ArgumentsError> {
+        let mut problems: Vec<String> = Vec::new();
+        let mut fields: Vec<String> = Vec::new();
+        'errors: for err in self.validator.iter_errors(args) {
+            let path = err
+                .instance_path()
+                .as_str()
+                .trim_start_matches('/')
+                .replace('/', ".");
+            let mut found = Vec::new();
+            if let ValidationErrorKind::Required { property } = err.kind() {
+                let name = property.as_str().unwrap_or_default();
+                let field = if path.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{path}.{name}")
+                };
+                found.push((format!("`{}` is required", self.name_of(&field)), field));
+            } else if let ValidationErrorKind::AdditionalProperties { unexpected } = err.kind() {
+                for u in unexpected {
+                    found.push((
+                        format!("`{}` is not an argument of {tool}", self.name_of(u)),
+                        u.clone(),
+                    ));
+                }
+            } else {
+                let what = if path.is_empty() {
+                    "the arguments".to_string()
+                } else {
+                    format!("`{}`", self.name_of(&path))
+                };
+                found.push((format!("{what}: {}", self.short(&err.to_string())), path));
+            }
+            for (problem, field) in found {
+                if problems.len() >= MAX_PROBLEMS {
+                    problems.push("and more".into());
+                    break 'errors;
+                }
+                problems.push(problem);
+                fields.push(self.name_of(&field));
+            }
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(ArgumentsError {
+            message: format!(
+                "Invalid arguments for {tool}: {}. Correct them and call again.",
+                problems.join("; ")
+            ),
+            fields,
+        })
+    }
+
+    /// A field name or path as the error shows it: an argument's name comes
+    /// from the caller, so a long one is cut like a value.
+    fn name_of(&self, field: &str) -> String {
+        self.cut(field, 64)
+    }
+
+    /// jsonschema quotes the whole offending value; a 10 MB string must not
+    /// come back.
+    fn short(&self, s: &str) -> String {
+        self.cut(s, 200)
+    }
+
+    /// `text` redacted and cut to `max` characters, with `…` where it was cut.
+    fn cut(&self, text: &str, max: usize) -> String {
+        let text = (self.redact)(text);
+        if text.chars().count() > max {
+            format!("{}…", text.chars().take(max).collect::<String>())
+        } else {
+            text
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Stands in for the host's redaction: one known secret.
+    fn redact(text: &str) -> String {
+        text.replace("Sentinel-Pw-4711", "[REDACTED]")
+    }
+
+    fn schema() -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "email": {"type": "string", "format": "email"},
+                "license": {"enum": ["BusinessBasic", "BusinessStandard"]},
+                "count": {"type": "integer"},
+                "password": {"type": "string", "minLength": 20}
+            },
+            "required": ["email", "license"],
+            "additionalProperties": false
+        })
+    }
+
+    #[test]
+    fn the_error_does_not_grow_with_the_input() {
+        let v = ArgumentValidator::new(&schema(), redact).unwrap();
+        // Found by fuzz/fuzz_targets/arguments.rs: a long unknown key came back
+        // whole, and 300 unknown keys gave an error 7 times the input.
+        let long_key = "k".repeat(300);
+        let mut many = serde_json::Map::new();
+        many.insert("email".into(), json!("a@b.com"));
+        many.insert("license".into(), json!("BusinessBasic"));
+        many.insert(long_key.clone(), json!(1));
+        for i in 0..300 {
+            many.insert(format!("{i}"), json!(1));
+        }
+        let e = v.check("create_user", &Value::Object(many)).unwrap_err();
+        assert!(!e.message.contains(&long_key), "{}", e.message);
+        assert!(e.message.len() < 2_000, "{} chars", e.message.len());
+        assert!(e.fields.len() <= MAX_PROBLEMS, "{} fields", e.fields.len());
+        assert!(e.message.contains("and more"), "{}", e.message);
+    }
+
+    #[test]
+    fn each_kind_of_problem_names_its_field() {
+        let v = ArgumentValidator::new(&schema(), redact).unwrap();
+        let cases = [
+            (
+                json!({"email": "not-an-address", "license": "BusinessBasic"}),
+                "email",
+            ),
+            (
+                json!({"email": "a@b.com", "license": "Enterprise"}),
+                "license",
+            ),
+            (json!({"license": "BusinessBasic"}), "email"),
+            (
+                json!({"email": "a@b.com", "license": "BusinessBasic", "count": "3"}),
+                "count",
+            ),
+            (
+                json!({"email": "a@b.com", "license": "BusinessBasic", "extra": 1}),
+                "extra",
+            ),
+        ];
+        for (args, field) in cases {
+            let e = v.check("create_user", &args).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::Input001);
+            assert!(
+                e.message.contains(&format!("`{field}`")),
+                "{field}: {}",
+                e.message
+            );
+            assert!(e.details()["fields"].to_string().contains(field));
+        }
+        assert!(
+            v.check(
+                "create_user",
+                &json!({"email": "a@b.com", "license": "BusinessBasic"})
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn quoted_values_are_redacted_before_they_are_cut() {
+        let v = ArgumentValidator::new(&schema(), redact).unwrap();
+        let e = v
+            .check(
+                "create_user",
+                &json!({"email": "a@b.com", "license": "BusinessBasic", "password": "Sentinel-Pw-4711"}),
+            )
+            .unwrap_err();
+        assert!(!e.message.contains("Sentinel-Pw-4711"), "{}", e.message);
+        assert!(e.message.contains("[REDACTED]"), "{}", e.message);
+        assert_eq!(e.fields, ["password"]);
+    }
+
+    #[test]
+    fn a_schema_that_is_not_one_is_refused() {
+        let e = ArgumentValidator::new(&json!({"type": 12}), redact)
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string()
+                .starts_with("its input schema is not valid JSON Schema: "),
+            "{e}"
+        );
+    }
+}
