@@ -10,9 +10,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::errors::{Reply, rfc3339};
 use crate::faults::Fault;
-use crate::state::MailboxState;
+use crate::tenant::{MailboxState, Tenant};
+use crate::web::time::rfc3339;
+use crate::web::{GraphError, Reply};
 
 fn error(status: StatusCode, message: impl Into<String>) -> Reply {
     Reply::json(status, json!({"error": message.into()}))
@@ -46,7 +47,14 @@ struct TuningPatch {
     team_provisioning_polls: Option<u32>,
 }
 
-pub(crate) fn handle(app: &App, method: &Method, segs: &[String], body: &[u8]) -> Reply {
+/// `exchange_cmdlets` are the cmdlets the Exchange face emulates, which `GET state` lists.
+pub(crate) fn handle(
+    app: &App,
+    method: &Method,
+    segs: &[String],
+    body: &[u8],
+    exchange_cmdlets: &[&str],
+) -> Reply {
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let result = match (method.clone(), segs.as_slice()) {
         (Method::GET, ["requests"]) => {
@@ -101,7 +109,7 @@ pub(crate) fn handle(app: &App, method: &Method, segs: &[String], body: &[u8]) -
             }
             tuning_reply(app)
         }),
-        (Method::GET, ["state"]) => Ok(state_reply(app)),
+        (Method::GET, ["state"]) => Ok(state_reply(app, exchange_cmdlets)),
         (Method::GET, ["outbox"]) => Ok(Reply::ok(Value::Array(
             app.outbox.lock().unwrap_or_else(|e| e.into_inner()).clone(),
         ))),
@@ -112,12 +120,14 @@ pub(crate) fn handle(app: &App, method: &Method, segs: &[String], body: &[u8]) -
         // What the Teams client's "Get email address" does (Graph's provisionEmail is
         // delegated-only).
         (Method::POST, ["channelEmail"]) => parse::<ChannelRef>(body).and_then(|c| {
-            crate::graph::connect::provision_email(app, &c.team_id, &c.channel_id)
+            app.store
+                .mutate(|t| t.provision_channel_email(&c.team_id, &c.channel_id))
                 .map(|email| Reply::ok(json!({"email": email})))
                 .map_err(|e| error(e.status, e.message))
         }),
         (Method::DELETE, ["channelEmail"]) => parse::<ChannelRef>(body).and_then(|c| {
-            crate::graph::connect::remove_email(app, &c.team_id, &c.channel_id)
+            app.store
+                .mutate(|t| t.remove_channel_email(&c.team_id, &c.channel_id))
                 .map(|()| Reply::no_content())
                 .map_err(|e| error(e.status, e.message))
         }),
@@ -137,7 +147,7 @@ fn set_seats(app: &App, part: &str, enabled: u32) -> Result<Reply, Reply> {
                 .skus
                 .iter_mut()
                 .find(|s| s.sku_part_number.eq_ignore_ascii_case(part))
-                .ok_or_else(|| crate::errors::GraphError::not_found(part))?;
+                .ok_or_else(|| GraphError::not_found(part))?;
             sku.enabled = enabled;
             let sku_id = sku.sku_id.clone();
             Ok(json!({
@@ -164,7 +174,7 @@ fn tuning_reply(app: &App) -> Reply {
 
 /// The persisted tenant (groups and deleted groups included), plus each user's mailbox state,
 /// each SKU's consumed seats and a summary of the teams with their channels.
-fn state_reply(app: &App) -> Reply {
+fn state_reply(app: &App, exchange_cmdlets: &[&str]) -> Reply {
     let now = time::OffsetDateTime::now_utc();
     app.store.read(|t| {
         let mut v = serde_json::to_value(t).unwrap_or(Value::Null);
@@ -183,16 +193,15 @@ fn state_reply(app: &App) -> Reply {
                 json["consumedUnits"] = json!(t.consumed(&s.sku_id));
             }
         }
-        v["teams"] = crate::graph::groups::teams_view(t);
-        v["exchangeCmdlets"] = json!(crate::exchange::cmdlet_names());
+        v["teams"] = teams_view(t);
+        v["exchangeCmdlets"] = json!(exchange_cmdlets);
         v["addins"] = json!(
-            app.exchange
-                .addins
+            app.addins
                 .names()
                 .iter()
                 .map(|(name, e)| json!({
                     "name": name,
-                    "url": crate::addins::url_of(app, name),
+                    "url": app.addin_url(name),
                     "contentType": e.content_type,
                 }))
                 .collect::<Vec<_>>()
@@ -200,4 +209,36 @@ fn state_reply(app: &App) -> Reply {
         v["now"] = json!(rfc3339(now));
         Reply::ok(v)
     })
+}
+
+/// For `/_sandbox/state`: the teams of groups that are not deleted, with their channels and
+/// members.
+fn teams_view(t: &Tenant) -> Value {
+    let teams: Vec<Value> = t
+        .groups
+        .iter()
+        .filter_map(|g| g.team.as_ref().map(|team| (g, team)))
+        .map(|(g, team)| {
+            json!({
+                "id": g.id,
+                "displayName": g.display_name(),
+                "provisioned": team.provisioned,
+                "isArchived": team.is_archived,
+                "owners": g.owners,
+                "members": t.people(g),
+                "channels": team.channels.iter().map(|c| json!({
+                    "id": c.id,
+                    "displayName": c.display_name,
+                    "membershipType": c.membership_type,
+                    "members": c.members.iter().map(|m| &m.user_id).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+                "operations": team.operations.iter().map(|o| json!({
+                    "id": o.id,
+                    "operationType": o.operation_type,
+                    "status": o.status,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Value::Array(teams)
 }

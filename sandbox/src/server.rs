@@ -17,8 +17,10 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::app::{App, RequestRecord};
-use crate::errors::{Ctx, GraphError, Reply, ReplyBody, http_date, rfc3339};
 use crate::faults::Reset;
+use crate::web::path::decode_path;
+use crate::web::time::{http_date, rfc3339};
+use crate::web::{Ctx, GraphError, Reply, ReplyBody};
 
 const MAX_BODY: usize = 8 * 1024 * 1024;
 const GRAPH_CONTENT_TYPE: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
@@ -85,35 +87,6 @@ fn classify(segments: &[String]) -> Route<'_> {
     }
 }
 
-/// Percent-decodes the whole path, splits it into segments (dropping empty ones) and refuses
-/// `.`/`..` segments.
-pub(crate) fn decode_path(raw: &str) -> Result<Vec<String>, &'static str> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).ok_or("bad percent-encoding")?;
-            let hex = std::str::from_utf8(hex).map_err(|_| "bad percent-encoding")?;
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| "bad percent-encoding")?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    let decoded = String::from_utf8(out).map_err(|_| "path is not UTF-8")?;
-    let segments: Vec<String> = decoded
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    if segments.iter().any(|s| s == ".." || s == ".") {
-        return Err("path contains a '.' or '..' segment");
-    }
-    Ok(segments)
-}
-
 /// Returned by the service to make hyper drop the connection without an
 /// answer, as a connection reset does.
 #[derive(Debug, thiserror::Error)]
@@ -166,7 +139,8 @@ async fn handle(
         return Ok(response);
     }
     if let Route::Control(rest) = route {
-        let reply = crate::control::handle(&app, &method, rest, &body);
+        let reply =
+            crate::control::handle(&app, &method, rest, &body, &crate::exchange::cmdlet_names());
         return Ok(finish(reply, &ctx, JSON_CONTENT_TYPE));
     }
 
@@ -315,40 +289,9 @@ fn finish(reply: Reply, ctx: &Ctx, content_type: &str) -> Response<Full<Bytes>> 
     response
 }
 
-/// 405, as Graph answers a method a resource does not support.
-pub(crate) fn method_not_allowed() -> GraphError {
-    GraphError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "Request_BadRequest",
-        "Specified HTTP method is not allowed for the request target.",
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decode_path_table() {
-        let ok = [
-            ("/v1.0/users", vec!["v1.0", "users"]),
-            ("/v1.0/users/a%40b.com", vec!["v1.0", "users", "a@b.com"]),
-            ("//v1.0//users/", vec!["v1.0", "users"]),
-            ("/v1.0/%24batch", vec!["v1.0", "$batch"]),
-        ];
-        for (raw, want) in ok {
-            assert_eq!(decode_path(raw).unwrap(), want, "{raw}");
-        }
-        for bad in [
-            "/v1.0/../x",
-            "/v1.0/%2e%2e/x",
-            "/v1.0/a%2F..%2Fb",
-            "/v1.0/%zz",
-            "/%ff",
-        ] {
-            assert!(decode_path(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn classify_table() {

@@ -8,11 +8,12 @@ use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::errors::{Ctx, Reply, ReplyBody};
-use crate::graph::{Query, route};
-use crate::state::Store;
-use crate::token::{Claims, OUTLOOK_AUDIENCE, mint};
-use crate::{AppRegistration, Tuning};
+use crate::auth::{Claims, OUTLOOK_AUDIENCE, mint};
+use crate::config::{AppRegistration, Tuning};
+use crate::graph::route;
+use crate::tenant::Store;
+use crate::web::Query;
+use crate::web::{Ctx, Reply, ReplyBody};
 
 pub(crate) const TENANT: &str = "0e1d2c3b-4a59-4867-9a8b-7c6d5e4f3a21";
 /// O365_BUSINESS_PREMIUM (10 seats in the seed).
@@ -147,7 +148,7 @@ impl Kit {
             Some((p, q)) => (p, Some(q)),
             None => (path, None),
         };
-        let segs = crate::server::decode_path(p).unwrap();
+        let segs = crate::web::path::decode_path(p).unwrap();
         let ctx = Ctx::new(None);
         let bytes = body
             .map(|b| serde_json::to_vec(&b).unwrap())
@@ -178,7 +179,7 @@ impl Kit {
             Some((p, q)) => (p, Some(q)),
             None => (rest, None),
         };
-        let segs = crate::server::decode_path(p).unwrap();
+        let segs = crate::web::path::decode_path(p).unwrap();
         let mut h = HeaderMap::new();
         if let Some(t) = token {
             h.insert(

@@ -6,11 +6,12 @@
 
 use serde_json::{Value, json};
 
-use super::mailbox::{primary_smtp, resolve};
+use super::cmdlet::{Call, Cmdlet};
+use super::error::ExoError;
+use super::mailbox::resolve;
 use super::manifest::read_manifest;
 use super::params::{Bound, Ty, m, p};
-use super::{Call, Cmdlet, ExoError};
-use crate::state::Tenant;
+use crate::tenant::Tenant;
 
 pub(crate) const CMDLETS: &[Cmdlet] = &[
     Cmdlet {
@@ -92,13 +93,17 @@ fn new_app(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
             "Specify the add-in's manifest with -Url (the sandbox does not emulate -FileData or the Office Store parameters).",
         ));
     };
-    let entry = crate::addins::download(call.app, &url).map_err(|why| {
-        ExoError::task(
-            "Ex9C1E5A",
-            EXTENSION_EXCEPTION,
-            format!("The app couldn't be downloaded from '{url}'. {why}"),
-        )
-    })?;
+    let entry = call
+        .app
+        .addins
+        .download(&call.app.base_url, &url)
+        .map_err(|why| {
+            ExoError::task(
+                "Ex9C1E5A",
+                EXTENSION_EXCEPTION,
+                format!("The app couldn't be downloaded from '{url}'. {why}"),
+            )
+        })?;
     let manifest = read_manifest(&entry.body).map_err(|why| {
         ExoError::task(
             "Ex9C1E5B",
@@ -125,7 +130,7 @@ fn new_app(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
         let mut user_list: Vec<String> = Vec::new();
         for key in &users {
             let i = resolve(t, key, now)?;
-            let address = primary_smtp(&t.users[i]);
+            let address = t.users[i].primary_smtp();
             if !user_list.iter().any(|u| u.eq_ignore_ascii_case(&address)) {
                 user_list.push(address);
             }

@@ -6,10 +6,12 @@
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use super::params::{Bound, Ty, m, n, p};
-use super::{Call, Cmdlet, ExoError, derived_guid, size_text};
-use crate::errors::rfc3339;
-use crate::state::{INITIAL_DOMAIN, MailboxState, Tenant, User};
+use super::cmdlet::{Call, Cmdlet, size_text};
+use super::error::ExoError;
+use super::params::{Bound, Param, Ty, m, n, p};
+use crate::tenant::ids::derived_guid;
+use crate::tenant::{INITIAL_DOMAIN, Tenant, User};
+use crate::web::time::rfc3339;
 
 pub(crate) const CMDLETS: &[Cmdlet] = &[
     Cmdlet {
@@ -71,7 +73,7 @@ const RECIPIENT_TYPES: &[&str] = &[
     "GroupMailbox",
 ];
 
-const MESSAGE_CONFIGURATION_PARAMS: &[super::params::Param] = &[
+const MESSAGE_CONFIGURATION_PARAMS: &[Param] = &[
     m("Identity", Ty::Str),
     p(
         "ReadReceiptResponse",
@@ -153,35 +155,12 @@ const MESSAGE_CONFIGURATION_PARAMS: &[super::params::Param] = &[
 
 const RESULT_SIZE_WARNING: &str = "By default, only the first 1000 items are returned. Use the ResultSize parameter to specify the number of items returned. To return all items, specify \"-ResultSize Unlimited\". Be aware that, depending on the actual number of items, returning all items can take a long time and consume a large amount of memory. Also, we don't recommend storing the results in a variable. Instead, pipe the results to another task or script to perform batch changes.";
 
-/// The mailbox's alias: the user's mailNickname, else the UPN's local part.
-pub(crate) fn alias(u: &User) -> String {
-    u.prop_str("mailNickname")
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .unwrap_or_else(|| u.upn().split('@').next().unwrap_or_default().to_string())
-}
-
-/// The primary SMTP address: the user's mail, else the UPN.
-pub(crate) fn primary_smtp(u: &User) -> String {
-    u.prop_str("mail")
-        .filter(|s| !s.is_empty())
-        .unwrap_or(u.upn())
-        .to_string()
-}
-
 fn exchange_guid(u: &User) -> String {
     derived_guid(&format!("exchange-guid/{}", u.id))
 }
 
 fn object_guid(u: &User) -> String {
     derived_guid(&format!("mailbox-guid/{}", u.id))
-}
-
-/// Indexes of the users whose mailbox exists at `now`.
-pub(crate) fn mailbox_users(t: &Tenant, now: OffsetDateTime) -> Vec<usize> {
-    (0..t.users.len())
-        .filter(|&i| t.mailbox_state(&t.users[i], now) == MailboxState::Ready)
-        .collect()
 }
 
 /// Whether `key` names this mailbox, as a MailboxIdParameter does.
@@ -192,11 +171,11 @@ fn names(u: &User, key: &str) -> bool {
         .filter(|(prefix, _)| prefix.eq_ignore_ascii_case("smtp"))
         .map(|(_, a)| a)
         .unwrap_or(key);
-    let alias = alias(u);
+    let alias = u.alias();
     [
         u.id.clone(),
         u.upn().to_string(),
-        primary_smtp(u),
+        u.primary_smtp(),
         alias.clone(),
         format!("{alias}@{INITIAL_DOMAIN}"),
         u.prop_str("displayName").unwrap_or_default().to_string(),
@@ -209,7 +188,8 @@ fn names(u: &User, key: &str) -> bool {
 
 /// The user index of the one mailbox `key` names.
 pub(crate) fn resolve(t: &Tenant, key: &str, now: OffsetDateTime) -> Result<usize, ExoError> {
-    let found: Vec<usize> = mailbox_users(t, now)
+    let found: Vec<usize> = t
+        .mailbox_users(now)
         .into_iter()
         .filter(|&i| names(&t.users[i], key))
         .collect();
@@ -244,8 +224,8 @@ fn country_name(code: &str) -> String {
 fn mailbox_json(t: &Tenant, u: &User) -> Value {
     let set = t.exchange.mailboxes.get(&u.id).cloned().unwrap_or_default();
     let value = |name: &str, default: Value| set.get(name).cloned().unwrap_or(default);
-    let alias = alias(u);
-    let primary = primary_smtp(u);
+    let alias = u.alias();
+    let primary = u.primary_smtp();
     let created = rfc3339(u.created_date_time);
     let dn = format!(
         "CN={alias},OU={INITIAL_DOMAIN},OU=Microsoft Exchange Hosted Organizations,DC=NAMPR01A001,DC=PROD,DC=OUTLOOK,DC=COM"
@@ -286,7 +266,7 @@ fn mailbox_json(t: &Tenant, u: &User) -> Value {
         "AuditLogAgeLimit": "90.00:00:00",
         "DefaultAuditSet@odata.type": "#Collection(String)",
         "DefaultAuditSet": ["Admin", "Delegate", "Owner"],
-        "RetentionPolicy": super::retention::mailbox_policy(t, &u.id),
+        "RetentionPolicy": t.exchange.mailbox_policy(&u.id),
     }) {
         Value::Object(m) => m,
         _ => Map::new(),
@@ -330,7 +310,7 @@ fn get_mailbox(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
     let (list, truncated) = call.read(|t| {
         let users: Vec<usize> = match b.str("Identity") {
             Some(key) => vec![resolve(t, key, now)?],
-            None => mailbox_users(t, now),
+            None => t.mailbox_users(now),
         };
         let mut list: Vec<Value> = users
             .iter()
@@ -365,7 +345,7 @@ fn set_mailbox(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
     let (identity, changed) = call.mutate(|t| {
         let i = resolve(t, &key, now)?;
         let user_id = t.users[i].id.clone();
-        let identity = alias(&t.users[i]);
+        let identity = t.users[i].alias();
         let mut updates: Vec<(&str, Value)> = Vec::new();
         for (name, v) in b.iter() {
             let new = match name {
@@ -376,7 +356,7 @@ fn set_mailbox(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
                 "ForwardingAddress" => match v.as_str() {
                     Some(target) => {
                         let j = resolve(t, target, now)?;
-                        json!(alias(&t.users[j]))
+                        json!(t.users[j].alias())
                     }
                     None => Value::Null,
                 },
@@ -473,8 +453,8 @@ fn default_message_configuration() -> Map<String, Value> {
 
 fn message_configuration_json(t: &Tenant, u: &User) -> Value {
     let mut out = Map::new();
-    out.insert("Identity".into(), json!(alias(u)));
-    out.insert("MailboxOwnerId".into(), json!(alias(u)));
+    out.insert("Identity".into(), json!(u.alias()));
+    out.insert("MailboxOwnerId".into(), json!(u.alias()));
     out.extend(default_message_configuration());
     if let Some(set) = t.exchange.message_configurations.get(&u.id) {
         for (k, v) in set {
@@ -498,7 +478,7 @@ fn set_message_configuration(call: &mut Call, b: &Bound) -> Result<Vec<Value>, E
     let (identity, changed) = call.mutate(|t| {
         let i = resolve(t, b.str("Identity").unwrap_or_default(), now)?;
         let current = message_configuration_json(t, &t.users[i]);
-        let identity = alias(&t.users[i]);
+        let identity = t.users[i].alias();
         let updates: Vec<(&str, Value)> = b
             .iter()
             .filter(|(k, _)| !matches!(*k, "Identity" | "Confirm" | "WhatIf"))

@@ -14,13 +14,14 @@
 
 mod apps;
 mod cloud_params;
+mod cmdlet;
+mod error;
 mod mailbox;
-pub(crate) mod manifest;
+mod manifest;
 mod org;
-pub(crate) mod params;
+mod params;
 mod retention;
-pub(crate) mod state;
-pub(crate) mod trace;
+mod trace;
 
 #[cfg(test)]
 mod tests;
@@ -29,154 +30,12 @@ use http::{HeaderMap, Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 use crate::app::App;
-use crate::errors::{Ctx, GraphError, Reply};
+use crate::auth::{EXCHANGE_APP_ID, TokenProblem, verify_exchange_token};
 use crate::faults::Fault;
-use crate::state::Tenant;
-use crate::token::{TokenProblem, verify_exchange_token};
-use params::{Bound, Param, bind};
-
-pub(crate) use state::ExchangeState;
-
-/// The Exchange side's state that is not persisted: the add-in manifest catalogue and the
-/// message-trace throttling windows.
-#[derive(Default)]
-pub(crate) struct Runtime {
-    pub addins: crate::addins::Catalogue,
-    /// `Get-MessageTraceV2` calls in the last five minutes.
-    pub exo_trace_queries: trace::Throttle,
-    /// Graph `messageTraces` calls in the last five minutes.
-    pub graph_trace_queries: trace::Throttle,
-}
-
-/// The Exchange Online resource's app id (an accepted `aud` besides its URI).
-pub(crate) const EXCHANGE_APP_ID: &str = "00000002-0000-0ff1-ce00-000000000000";
-/// The app roles the "Office 365 Exchange Online" resource defines that the sandbox knows.
-pub(crate) const EXCHANGE_ROLES: &[&str] = &[
-    "Exchange.ManageAsApp",
-    "Exchange.ManageAsAppV2",
-    "full_access_as_app",
-];
-/// The domain controller Exchange names in its not-found messages.
-const DC: &str = "SN6PR01A001DC001.NAMPR01A001.PROD.OUTLOOK.COM";
-
-/// A failed call, in Exchange's terms.
-#[derive(Debug, Clone)]
-pub(crate) struct ExoError {
-    pub status: StatusCode,
-    pub code: String,
-    pub message: String,
-    /// `details[0].message`: `{error id}|{exception type}|{text}`.
-    pub detail: Option<String>,
-    pub headers: Vec<(String, String)>,
-}
-
-impl ExoError {
-    fn failure(status: StatusCode, code: &str, detail: String) -> Self {
-        ExoError {
-            status,
-            code: code.into(),
-            message: "Error executing cmdlet".into(),
-            detail: Some(detail),
-            headers: Vec::new(),
-        }
-    }
-
-    /// 400 from PowerShell's parameter binder.
-    pub fn binding(message: impl Into<String>) -> Self {
-        Self::failure(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            format!(
-                "|System.Management.Automation.ParameterBindingException|{}",
-                message.into()
-            ),
-        )
-    }
-
-    /// 400 from the cmdlet itself: `{id}|{exception}|{text}`.
-    pub fn task(id: &str, exception: &str, message: impl Into<String>) -> Self {
-        Self::failure(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            format!("{id}|{exception}|{}", message.into()),
-        )
-    }
-
-    /// 404 for an object the cmdlet cannot find.
-    pub fn not_found(object: &str) -> Self {
-        Self::failure(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            format!(
-                "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation couldn't be performed because object '{object}' couldn't be found on '{DC}'."
-            ),
-        )
-    }
-
-    /// 400 for an identity that matches more than one object.
-    pub fn ambiguous(object: &str) -> Self {
-        Self::task(
-            "Ex0EDFD3",
-            "Microsoft.Exchange.Configuration.Tasks.ManagementObjectAmbiguousException",
-            format!(
-                "The operation couldn't be performed because '{object}' matches multiple entries."
-            ),
-        )
-    }
-
-    /// 400 for a documented parameter this sandbox does not emulate.
-    pub fn not_emulated(cmdlet: &str, parameter: &str) -> Self {
-        Self::failure(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            format!(
-                "|Microsoft.Exchange.Sandbox.NotEmulatedException|The sandbox tenant does not emulate the '{parameter}' parameter of {cmdlet} (Exchange Online documents it); use only the parameters the sandbox emulates."
-            ),
-        )
-    }
-
-    /// An error of the request itself (not of a cmdlet), without details.
-    pub fn request(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        ExoError {
-            status,
-            code: code.into(),
-            message: message.into(),
-            detail: None,
-            headers: Vec::new(),
-        }
-    }
-
-    pub fn into_reply(self) -> Reply {
-        let mut error = Map::new();
-        error.insert("code".into(), json!(self.code));
-        error.insert("message".into(), json!(self.message));
-        if let Some(d) = &self.detail {
-            error.insert(
-                "details".into(),
-                json!([{"code": "Client", "target": "", "message": d}]),
-            );
-            error.insert(
-                "innererror".into(),
-                json!({
-                    "message": self.message,
-                    "type": "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
-                    "internalexception": {
-                        "message": "Exception of type 'Microsoft.Exchange.Management.PSDirectInvoke.DirectInvokeCmdletExecutionException' was thrown.",
-                        "type": "Microsoft.Exchange.Management.PSDirectInvoke.DirectInvokeCmdletExecutionException",
-                    },
-                }),
-            );
-            error.insert(
-                "adminapi.warnings@odata.type".into(),
-                json!("#Collection(String)"),
-            );
-            error.insert("@adminapi.warnings".into(), json!([]));
-        }
-        let mut reply = Reply::json(self.status, json!({ "error": error }));
-        reply.headers.extend(self.headers);
-        reply
-    }
-}
+use crate::web::{Ctx, Query, Reply, ReplyBody};
+use cmdlet::{Call, Cmdlet};
+use error::ExoError;
+use params::bind;
 
 /// The cmdlet name of an `InvokeCommand` body, for the request log and fault matching.
 pub(crate) fn cmdlet_name(body: &[u8]) -> Option<String> {
@@ -189,7 +48,7 @@ pub(crate) fn cmdlet_name(body: &[u8]) -> Option<String> {
 /// The reply of an injected fault on the Exchange path, in Exchange's shape.
 pub(crate) fn fault_reply(fault: &Fault, ctx: &Ctx) -> Option<Reply> {
     let mut reply = fault.reply(ctx)?;
-    if let crate::errors::ReplyBody::Json(_) = reply.body {
+    if let ReplyBody::Json(_) = reply.body {
         let (code, message) = match reply.status.as_u16() {
             429 => (
                 "TooManyRequests",
@@ -203,64 +62,11 @@ pub(crate) fn fault_reply(fault: &Fault, ctx: &Ctx) -> Option<Reply> {
             500 => ("InternalServerError", "Error executing cmdlet"),
             _ => ("UnknownError", "An error was injected by the sandbox."),
         };
-        reply.body = crate::errors::ReplyBody::Json(json!({
+        reply.body = ReplyBody::Json(json!({
             "error": {"code": code, "message": message}
         }));
     }
     Some(reply)
-}
-
-/// One cmdlet call in progress.
-pub(crate) struct Call<'a> {
-    pub app: &'a App,
-    pub ctx: &'a Ctx,
-    /// Warnings to return in `@adminapi.warnings`.
-    pub warnings: Vec<String>,
-}
-
-impl Call<'_> {
-    pub fn read<R>(&self, f: impl FnOnce(&Tenant) -> R) -> R {
-        self.app.store.read(f)
-    }
-
-    /// Runs `f` on a copy of the tenant and keeps (and persists) it only if `f` succeeds.
-    pub fn mutate<R>(
-        &self,
-        f: impl FnOnce(&mut Tenant) -> Result<R, ExoError>,
-    ) -> Result<R, ExoError> {
-        let mut failure = None;
-        let out = self.app.store.mutate(|t| {
-            f(t).map_err(|e| {
-                failure = Some(e);
-                GraphError::odata("cmdlet failed")
-            })
-        });
-        out.map_err(|g| {
-            failure.unwrap_or_else(|| {
-                ExoError::request(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "InternalServerError",
-                    g.message,
-                )
-            })
-        })
-    }
-
-    /// The warning Exchange gives when a Set- cmdlet changes nothing.
-    pub fn nothing_modified(&mut self, identity: &str) {
-        self.warnings.push(format!(
-            "The command completed successfully but no settings of '{identity}' have been modified."
-        ));
-    }
-}
-
-type Run = fn(&mut Call, &Bound) -> Result<Vec<Value>, ExoError>;
-
-/// An emulated cmdlet: its name, the parameters it emulates and its implementation.
-pub(crate) struct Cmdlet {
-    pub name: &'static str,
-    pub params: &'static [Param],
-    pub run: Run,
 }
 
 fn cmdlets() -> impl Iterator<Item = &'static Cmdlet> {
@@ -455,7 +261,7 @@ fn page(
     warnings: Vec<String>,
 ) -> Reply {
     let skip = query
-        .map(|q| crate::graph::Query::parse(Some(q)))
+        .map(|q| Query::parse(Some(q)))
         .and_then(|q| q.get("skiptoken").and_then(|s| s.parse::<usize>().ok()))
         .unwrap_or(0);
     let page_size = headers
@@ -499,44 +305,4 @@ fn page(
     }
     body.insert("value".into(), Value::Array(items));
     Reply::ok(Value::Object(body))
-}
-
-/// A GUID derived from `seed`: stable for the same seed.
-pub(crate) fn derived_guid(seed: &str) -> String {
-    let digest = openssl::hash::hash(openssl::hash::MessageDigest::sha256(), seed.as_bytes())
-        .map(|d| d.to_vec())
-        .unwrap_or_else(|_| vec![0; 32]);
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string()
-}
-
-/// A size as Exchange shows it: `35 MB (36,700,160 bytes)`.
-pub(crate) fn size_text(bytes: u64) -> String {
-    const UNITS: &[(&str, u64)] = &[("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)];
-    let grouped = {
-        let s = bytes.to_string();
-        let mut out = String::new();
-        for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i).is_multiple_of(3) {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        out
-    };
-    for (unit, size) in UNITS {
-        if bytes >= *size {
-            let whole = bytes as f64 / *size as f64;
-            let shown = if (whole.fract()).abs() < f64::EPSILON {
-                format!("{whole:.0}")
-            } else {
-                format!("{whole:.1}")
-            };
-            return format!("{shown} {unit} ({grouped} bytes)");
-        }
-    }
-    format!("{bytes} B ({grouped} bytes)")
 }

@@ -4,10 +4,12 @@
 
 use serde_json::{Map, Value, json};
 
+use super::cmdlet::{Call, Cmdlet, size_text};
+use super::error::ExoError;
 use super::params::{Bound, Param, Ty, n, p};
-use super::{Call, Cmdlet, ExoError, derived_guid, size_text};
-use crate::errors::rfc3339;
-use crate::state::{INITIAL_DOMAIN, Tenant};
+use crate::tenant::ids::derived_guid;
+use crate::tenant::{INITIAL_DOMAIN, Tenant};
+use crate::web::time::rfc3339;
 
 const ORG_SETTABLE: &[Param] = &[
     p("ReadTrackingEnabled", Ty::Bool),

@@ -7,12 +7,12 @@
 
 use serde_json::{Map, Value, json};
 
-use super::mailbox::{alias, mailbox_users};
+use super::cmdlet::{Call, Cmdlet};
+use super::error::{DC, ExoError};
 use super::params::{Bound, Ty, m, p};
-use super::state::{retention_policy, retention_tag};
-use super::{Call, Cmdlet, ExoError};
-use crate::errors::rfc3339;
-use crate::state::Tenant;
+use crate::tenant::Tenant;
+use crate::tenant::exchange::{retention_policy, retention_tag};
+use crate::web::time::rfc3339;
 
 const FOLDER_TYPES: &[&str] = &[
     "All",
@@ -153,36 +153,13 @@ pub(crate) fn find_policy(t: &Tenant, key: &str) -> Result<usize, ExoError> {
         .ok_or_else(|| ExoError::not_found(key))
 }
 
-/// The name of the default retention policy, if there is one.
-pub(crate) fn default_policy(t: &Tenant) -> Option<String> {
-    t.exchange
-        .retention_policies
-        .iter()
-        .find(|p| p.get("IsDefault").and_then(Value::as_bool) == Some(true))
-        .and_then(|p| p.get("Name").and_then(Value::as_str))
-        .map(str::to_string)
-}
-
-/// A mailbox's retention policy: the one set on it, else the default policy.
-pub(crate) fn mailbox_policy(t: &Tenant, user_id: &str) -> Value {
-    match t
-        .exchange
-        .mailboxes
-        .get(user_id)
-        .and_then(|m| m.get("RetentionPolicy"))
-    {
-        Some(v) => v.clone(),
-        None => json!(default_policy(t)),
-    }
-}
-
 fn already_exists(kind: &str, name: &str) -> ExoError {
     ExoError::task(
         "Ex5FB3B4",
         "Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException",
         format!(
             "Active Directory operation failed on {}. The object 'CN={name},CN={kind},CN=Transport Settings,CN=Configuration' already exists.",
-            super::DC
+            DC
         ),
     )
 }
@@ -392,7 +369,7 @@ fn new_policy(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
         }
         let links = resolve_links(t, &keys)?;
         let policy = retention_policy(&name, links, is_default, &when);
-        let old_default = default_policy(t);
+        let old_default = t.exchange.default_policy();
         if !what_if {
             if is_default {
                 for other in &mut t.exchange.retention_policies {
@@ -469,7 +446,7 @@ fn set_policy(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
         {
             return Err(already_exists("Retention Policies Container", &new_name));
         }
-        let old_default = default_policy(t);
+        let old_default = t.exchange.default_policy();
         let mut after = before.clone();
         after.insert("Name".into(), json!(new_name));
         after.insert("Identity".into(), json!(new_name));
@@ -519,10 +496,10 @@ fn remove_policy(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let users: Vec<(String, String)> = mailbox_users(t, now)
+        let users: Vec<(String, String)> = t.mailbox_users(now)
             .into_iter()
-            .map(|u| (t.users[u].id.clone(), alias(&t.users[u])))
-            .filter(|(id, _)| mailbox_policy(t, id).as_str() == Some(name.as_str()))
+            .map(|u| (t.users[u].id.clone(), t.users[u].alias()))
+            .filter(|(id, _)| t.exchange.mailbox_policy(id).as_str() == Some(name.as_str()))
             .collect();
         if !users.is_empty() && !force {
             return Err(ExoError::task(

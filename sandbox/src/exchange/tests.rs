@@ -5,9 +5,9 @@ use http::Method;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::errors::rfc3339;
+use crate::auth::{GRAPH_AUDIENCE, OUTLOOK_AUDIENCE};
 use crate::testkit::{Answer, TENANT, kit, kit_with};
-use crate::token::{GRAPH_AUDIENCE, OUTLOOK_AUDIENCE};
+use crate::web::time::rfc3339;
 
 const ADMIN: &str = "admin@libertygoldsilver.com";
 
@@ -55,7 +55,7 @@ fn tokens_are_for_one_resource_only() {
     assert_eq!(a.status, 401);
 
     // An Exchange token is refused by Graph.
-    let e = crate::token::verify_graph_token(
+    let e = crate::auth::verify_graph_token(
         &k.app,
         Some(&format!("Bearer {exo_token}")),
         OffsetDateTime::now_utc(),
@@ -67,14 +67,14 @@ fn tokens_are_for_one_resource_only() {
     );
 
     // Each token carries its own resource's roles.
-    let claims = crate::token::verify_exchange_token(
+    let claims = crate::auth::verify_exchange_token(
         &k.app,
         Some(&format!("Bearer {exo_token}")),
         OffsetDateTime::now_utc(),
     )
     .unwrap();
     assert_eq!(claims.roles, vec!["Exchange.ManageAsApp"]);
-    let claims = crate::token::verify_graph_token(
+    let claims = crate::auth::verify_graph_token(
         &k.app,
         Some(&format!("Bearer {graph_token}")),
         OffsetDateTime::now_utc(),
@@ -677,9 +677,9 @@ fn organization_add_ins() {
         a.detail()
     );
     // A crafted one: entity expansion is refused.
-    k.app.exchange.addins.put(
+    k.app.addins.put(
         "bomb.xml",
-        crate::addins::Entry {
+        crate::tenant::addins::Entry {
             content_type: "application/xml".into(),
             body: b"<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;\">]><OfficeApp>&lol2;</OfficeApp>".to_vec(),
         },
@@ -882,7 +882,6 @@ fn message_trace_throttles_at_100_queries_in_5_minutes() {
     let k = kit();
     for _ in 0..99 {
         k.app
-            .exchange
             .exo_trace_queries
             .admit(OffsetDateTime::now_utc())
             .unwrap();
@@ -908,7 +907,7 @@ fn request_log_and_faults_see_the_cmdlet() {
             ..Fault::default()
         })
         .unwrap();
-    let ctx = crate::errors::Ctx::new(None);
+    let ctx = crate::web::Ctx::new(None);
     let fault = k
         .app
         .faults

@@ -17,17 +17,19 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{Method, StatusCode};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
 
-use super::groups::{bound_key, find_group, normalize};
-use super::{Query, is, json_object, not_found_segment};
+use super::odata::{enc, is, json_object, method_not_allowed, not_found_segment, unknown_property};
+use super::permissions::{require_graph, require_teams};
 use crate::app::App;
-use crate::errors::{Ctx, GraphError, GraphResult, Reply, rfc3339};
-use crate::server::method_not_allowed;
-use crate::state::{INITIAL_DOMAIN, Tenant};
-use crate::token::Claims;
+use crate::auth::Claims;
+use crate::tenant::connect::{Plan, Tab};
+use crate::tenant::ids::digest;
+use crate::tenant::teams::{bad, teams_error};
+use crate::tenant::{Group, INITIAL_DOMAIN, Tenant};
+use crate::web::path::{bound_key, normalize};
+use crate::web::time::rfc3339;
+use crate::web::{Ctx, GraphError, GraphResult, Query, Reply};
 
 const TAB_READ: &[&str] = &[
     "TeamsTab.Read.All",
@@ -96,149 +98,14 @@ const BUILT_IN_APPS: &[(&str, &str)] = &[
     ("2a527703-1f6f-4559-a332-d8a7d288cd88", "SharePoint"),
 ];
 
-/// Persisted with the tenant.
-#[derive(Serialize, Deserialize, Clone, Debug, Default)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct ConnectState {
-    pub tabs: Vec<Tab>,
-    pub channel_emails: Vec<ChannelEmail>,
-    pub plans: Vec<Plan>,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Tab {
-    pub team_id: String,
-    pub channel_id: String,
-    pub id: String,
-    pub display_name: String,
-    pub teams_app_id: String,
-    pub configuration: Map<String, Value>,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ChannelEmail {
-    pub team_id: String,
-    pub channel_id: String,
-    pub email: String,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Plan {
-    pub id: String,
-    pub group_id: String,
-    pub title: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_date_time: OffsetDateTime,
-    /// The app that created it.
-    pub created_by_app: String,
-}
-
-/// The channel's provisioned email address, if any.
-pub(crate) fn channel_email(t: &Tenant, team_id: &str, channel_id: &str) -> Option<String> {
-    t.connect
-        .channel_emails
-        .iter()
-        .find(|e| e.team_id.eq_ignore_ascii_case(team_id) && e.channel_id == channel_id)
-        .map(|e| e.email.clone())
-}
-
 // ---------------------------------------------------------------------------------------------
 // Errors.
-
-fn teams_error(status: StatusCode, code: &str, message: impl Into<String>) -> GraphError {
-    GraphError::new(status, code, message)
-}
-
-fn bad(message: impl Into<String>) -> GraphError {
-    teams_error(StatusCode::BAD_REQUEST, "BadRequest", message)
-}
-
-fn require_teams(claims: &Claims, roles: &[&str]) -> Result<(), GraphError> {
-    if claims.has_any(roles) {
-        Ok(())
-    } else {
-        Err(teams_error(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            format!(
-                "Missing role permissions on the request. API requires one of '{}'. Roles on the request '{}'.",
-                roles.join(", "),
-                claims.roles.join(", ")
-            ),
-        ))
-    }
-}
-
-fn require_graph(claims: &Claims, roles: &[&str], code: &str) -> Result<(), GraphError> {
-    if claims.has_any(roles) {
-        Ok(())
-    } else {
-        Err(GraphError::new(
-            StatusCode::FORBIDDEN,
-            code,
-            "Either scp or roles claim need to be present in the token with one of the permissions this API requires.",
-        ))
-    }
-}
-
-fn unknown_property(name: &str, type_name: &str) -> GraphError {
-    bad(format!(
-        "The property '{name}' does not exist on type '{type_name}'. Make sure to only use property names that are defined by the type or mark the type as open type."
-    ))
-}
 
 // ---------------------------------------------------------------------------------------------
 // Lookups.
 
-/// The group index of a provisioned team and the channel index (`primaryChannel` is General).
-fn team_channel(t: &Tenant, team_id: &str, channel_id: &str) -> Result<(usize, usize), GraphError> {
-    if uuid::Uuid::parse_str(team_id).is_err() {
-        return Err(bad("teamId needs to be a valid GUID."));
-    }
-    let gi = find_group(t, team_id)
-        .filter(|&i| t.groups[i].has_team())
-        .ok_or_else(|| {
-            teams_error(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                format!("No team found with Group Id {team_id}"),
-            )
-        })?;
-    let team = t.groups[gi].team.as_ref().expect("has_team");
-    let ci = if is(channel_id, "primaryChannel") {
-        0
-    } else {
-        team.channels
-            .iter()
-            .position(|c| c.id == channel_id)
-            .ok_or_else(|| {
-                teams_error(
-                    StatusCode::NOT_FOUND,
-                    "NotFound",
-                    format!("Channel {channel_id} was not found in the team."),
-                )
-            })?
-    };
-    Ok((gi, ci))
-}
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
-}
-
 fn tenant_prefix() -> &'static str {
     INITIAL_DOMAIN.split('.').next().unwrap_or("contoso")
-}
-
-fn digest(seed: &str) -> Vec<u8> {
-    openssl::hash::hash(openssl::hash::MessageDigest::sha256(), seed.as_bytes())
-        .map(|d| d.to_vec())
-        .unwrap_or_else(|_| vec![7; 32])
 }
 
 /// A drive id in SharePoint's `b!…` form, stable for a seed.
@@ -481,7 +348,7 @@ fn list_tabs(app: &App, tid: &str, cid: &str, q: &Query) -> GraphResult {
         }
     };
     app.store.read(|t| {
-        let (gi, ci) = team_channel(t, tid, cid)?;
+        let (gi, ci) = t.team_channel(tid, cid)?;
         let gid = &t.groups[gi].id;
         let channel_id = &t.groups[gi].team.as_ref().expect("team").channels[ci].id;
         let value: Vec<Value> = t
@@ -591,7 +458,7 @@ fn create_tab(app: &App, tid: &str, cid: &str, body: &[u8]) -> GraphResult {
         .map(|(id, _)| id.to_string())
         .unwrap_or(app_id);
     app.store.mutate(|t| {
-        let (gi, ci) = team_channel(t, tid, cid)?;
+        let (gi, ci) = t.team_channel(tid, cid)?;
         let g = &t.groups[gi];
         let team = g.team.as_ref().expect("team");
         if team.is_archived {
@@ -634,7 +501,7 @@ fn get_tab(app: &App, tid: &str, cid: &str, tab: &str, q: &Query) -> GraphResult
     q.only(&["expand", "select"])?;
     let expand = expand_app(q)?;
     app.store.read(|t| {
-        let (gi, ci) = team_channel(t, tid, cid)?;
+        let (gi, ci) = t.team_channel(tid, cid)?;
         let gid = t.groups[gi].id.clone();
         let channel_id = t.groups[gi].team.as_ref().expect("team").channels[ci]
             .id
@@ -671,7 +538,7 @@ fn patch_tab(app: &App, tid: &str, cid: &str, tab: &str, body: &[u8]) -> GraphRe
         }
     }
     app.store.mutate(|t| {
-        let (gi, ci) = team_channel(t, tid, cid)?;
+        let (gi, ci) = t.team_channel(tid, cid)?;
         let gid = t.groups[gi].id.clone();
         let channel_id = t.groups[gi].team.as_ref().expect("team").channels[ci]
             .id
@@ -694,7 +561,7 @@ fn patch_tab(app: &App, tid: &str, cid: &str, tab: &str, body: &[u8]) -> GraphRe
 
 fn delete_tab(app: &App, tid: &str, cid: &str, tab: &str) -> GraphResult {
     app.store.mutate(|t| {
-        let (gi, ci) = team_channel(t, tid, cid)?;
+        let (gi, ci) = t.team_channel(tid, cid)?;
         let gid = t.groups[gi].id.clone();
         let channel_id = t.groups[gi].team.as_ref().expect("team").channels[ci]
             .id
@@ -708,7 +575,7 @@ fn delete_tab(app: &App, tid: &str, cid: &str, tab: &str) -> GraphResult {
 // ---------------------------------------------------------------------------------------------
 // Files.
 
-fn group_drive_json(app: &App, g: &crate::graph::groups::Group) -> Value {
+fn group_drive_json(app: &App, g: &Group) -> Value {
     let nick = g.prop_str("mailNickname").unwrap_or_default();
     let created = rfc3339(g.created_date_time);
     json!({
@@ -729,7 +596,7 @@ fn group_drive_json(app: &App, g: &crate::graph::groups::Group) -> Value {
 
 fn group_drive(app: &App, gid: &str) -> GraphResult {
     app.store.read(|t| {
-        let i = find_group(t, gid).ok_or_else(|| GraphError::not_found(gid))?;
+        let i = t.find_group(gid).ok_or_else(|| GraphError::not_found(gid))?;
         let g = &t.groups[i];
         if !g.is_unified() {
             return Err(GraphError::new(
@@ -744,7 +611,7 @@ fn group_drive(app: &App, gid: &str) -> GraphResult {
 
 fn files_folder(app: &App, tid: &str, cid: &str) -> GraphResult {
     app.store.read(|t| {
-        let (gi, ci) = team_channel(t, tid, cid)?;
+        let (gi, ci) = t.team_channel(tid, cid)?;
         let g = &t.groups[gi];
         let c = &g.team.as_ref().expect("team").channels[ci];
         let nick = g.prop_str("mailNickname").unwrap_or_default();
@@ -849,7 +716,7 @@ fn route_planner(
                         .connect
                         .plans
                         .iter()
-                        .find(|p| p.id == *id && find_group(t, &p.group_id).is_some())
+                        .find(|p| p.id == *id && t.find_group(&p.group_id).is_some())
                         .ok_or_else(|| {
                             GraphError::new(
                                 StatusCode::NOT_FOUND,
@@ -917,7 +784,7 @@ fn create_plan(app: &App, ctx: &Ctx, body: &[u8]) -> GraphResult {
     let gid = group.ok_or_else(|| bad("The plan's container is required: {\"container\": {\"url\": \"https://graph.microsoft.com/v1.0/groups/{group-id}\"}}."))?;
     let client = app.reg.client_id.clone();
     app.store.mutate(|t| {
-        let i = find_group(t, &gid).ok_or_else(|| {
+        let i = t.find_group(&gid).ok_or_else(|| {
             GraphError::new(
                 StatusCode::NOT_FOUND,
                 "",
@@ -947,7 +814,7 @@ fn create_plan(app: &App, ctx: &Ctx, body: &[u8]) -> GraphResult {
 
 fn group_plans(app: &App, gid: &str) -> GraphResult {
     app.store.read(|t| {
-        let i = find_group(t, gid).ok_or_else(|| GraphError::not_found(gid))?;
+        let i = t.find_group(gid).ok_or_else(|| GraphError::not_found(gid))?;
         let id = &t.groups[i].id;
         let value: Vec<Value> = t
             .connect
@@ -967,67 +834,21 @@ fn group_plans(app: &App, gid: &str) -> GraphResult {
 // ---------------------------------------------------------------------------------------------
 // Channel email, through the control API.
 
-/// What the Teams client's "Get email address" does: provisions (or returns) the channel's
-/// address. `POST /_sandbox/channelEmail` with `{"teamId", "channelId"}`.
-pub(crate) fn provision_email(
-    app: &App,
-    team_id: &str,
-    channel_id: &str,
-) -> Result<String, GraphError> {
-    app.store.mutate(|t| {
-        let (gi, ci) = team_channel(t, team_id, channel_id)?;
-        let gid = t.groups[gi].id.clone();
-        let cid = t.groups[gi].team.as_ref().expect("team").channels[ci]
-            .id
-            .clone();
-        if let Some(e) = channel_email(t, &gid, &cid) {
-            return Ok(e);
-        }
-        let hex: String = digest(&format!("channel-email/{gid}/{cid}"))
-            .iter()
-            .take(4)
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let email = format!("{hex}.{INITIAL_DOMAIN}@amer.teams.ms");
-        t.connect.channel_emails.push(ChannelEmail {
-            team_id: gid,
-            channel_id: cid,
-            email: email.clone(),
-        });
-        Ok(email)
-    })
-}
-
-/// Removes a channel's address (`DELETE /_sandbox/channelEmail`).
-pub(crate) fn remove_email(app: &App, team_id: &str, channel_id: &str) -> Result<(), GraphError> {
-    app.store.mutate(|t| {
-        let (gi, ci) = team_channel(t, team_id, channel_id)?;
-        let gid = t.groups[gi].id.clone();
-        let cid = t.groups[gi].team.as_ref().expect("team").channels[ci]
-            .id
-            .clone();
-        let before = t.connect.channel_emails.len();
-        t.connect
-            .channel_emails
-            .retain(|e| !(e.team_id.eq_ignore_ascii_case(&gid) && e.channel_id == cid));
-        if t.connect.channel_emails.len() == before {
-            return Err(GraphError::new(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                "The channel has no email address.",
-            ));
-        }
-        Ok(())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use http::Method;
     use serde_json::json;
 
-    use crate::testkit::kit;
-    use crate::token::Claims;
+    use crate::auth::Claims;
+    use crate::testkit::{Kit, kit};
+    use crate::web::GraphError;
+
+    /// What `POST /_sandbox/channelEmail` does.
+    fn provision(k: &Kit, team: &str, channel: &str) -> Result<String, GraphError> {
+        k.app
+            .store
+            .mutate(|t| t.provision_channel_email(team, channel))
+    }
 
     const DOCS: &str = "https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/com.microsoft.teamspace.tab.files.sharepoint";
     const PLANNER: &str = "https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/com.microsoft.teamspace.tab.planner";
@@ -1269,18 +1090,23 @@ mod tests {
         assert_eq!(k.graph(Method::GET, &channel, None).body["email"], "");
 
         // What the Teams client does, through the control API.
-        let email = super::provision_email(&k.app, &gid, &general).unwrap();
+        let email = provision(&k, &gid, &general).unwrap();
         assert!(
             email.ends_with(".libertygoldsilver.onmicrosoft.com@amer.teams.ms"),
             "{email}"
         );
-        assert_eq!(
-            super::provision_email(&k.app, &gid, &general).unwrap(),
-            email
-        );
+        assert_eq!(provision(&k, &gid, &general).unwrap(), email);
         assert_eq!(k.graph(Method::GET, &channel, None).body["email"], email);
-        super::remove_email(&k.app, &gid, &general).unwrap();
+        k.app
+            .store
+            .mutate(|t| t.remove_channel_email(&gid, &general))
+            .unwrap();
         assert_eq!(k.graph(Method::GET, &channel, None).body["email"], "");
-        assert!(super::remove_email(&k.app, &gid, &general).is_err());
+        assert!(
+            k.app
+                .store
+                .mutate(|t| t.remove_channel_email(&gid, &general))
+                .is_err()
+        );
     }
 }

@@ -5,21 +5,27 @@
 //! `Group.Unified.Guest` setting. A group's team lives on the group record (see `teams.rs`), so
 //! it disappears and comes back with it.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{Method, StatusCode};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use super::query::{Query, matches, parse_filter};
-use super::teams::Team;
-use super::{is, json_object, not_found_segment, require, teams, users};
+use super::odata::{
+    is, json_object, method_not_allowed, not_found_segment, parse_select, project, select_suffix,
+};
+use super::permissions::require;
+use super::{teams, users};
 use crate::app::App;
-use crate::errors::{Ctx, GraphError, GraphResult, Reply, rfc3339};
-use crate::server::method_not_allowed;
-use crate::state::{DEFAULT_DOMAIN, Tenant, User};
-use crate::token::Claims;
+use crate::auth::Claims;
+use crate::tenant::groups::{
+    GUEST_TEMPLATE_ID, GUEST_TEMPLATE_NAME, GroupSetting, SettingValue, invalid_value,
+    valid_nickname,
+};
+use crate::tenant::{Group, Tenant, User};
+use crate::web::paging::page;
+use crate::web::path::{bound_key, normalize};
+use crate::web::query::{Query, matches, parse_filter};
+use crate::web::time::rfc3339;
+use crate::web::{Ctx, GraphError, GraphResult, Reply};
 
 pub(super) const GROUP_READ: &[&str] = &[
     "Group.Read.All",
@@ -55,163 +61,8 @@ const DELETED_READ: &[&str] = &[
     "Directory.ReadWrite.All",
 ];
 
-/// The `Group.Unified.Guest` template, the only one that applies to a single group.
-pub(crate) const GUEST_TEMPLATE_ID: &str = "08d542b9-071f-4e16-94b0-74abb372e3d9";
-const GUEST_TEMPLATE_NAME: &str = "Group.Unified.Guest";
-
 /// Graph's limit on directory references added in one create or update request.
 const MAX_BINDS: usize = 20;
-
-/// A group as persisted: its writable properties by Graph name, its relationships, and its team.
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Group {
-    pub id: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_date_time: OffsetDateTime,
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub deleted_date_time: Option<OffsetDateTime>,
-    /// `displayName`, `mailNickname`, `groupTypes`, `mail`, `visibility`, …
-    pub props: Map<String, Value>,
-    /// User ids.
-    pub owners: Vec<String>,
-    /// User ids.
-    pub members: Vec<String>,
-    #[serde(default)]
-    pub settings: Vec<GroupSetting>,
-    /// `POST /teams` calls refused so far because the group had not "replicated" to Teams.
-    #[serde(default)]
-    pub team_replication_misses: u32,
-    /// The team, from the moment its creation was accepted (see `Team::provisioned`).
-    #[serde(default)]
-    pub team: Option<Team>,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct GroupSetting {
-    pub id: String,
-    pub template_id: String,
-    pub values: Vec<SettingValue>,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug)]
-pub(crate) struct SettingValue {
-    pub name: String,
-    pub value: String,
-}
-
-impl Group {
-    pub fn prop_str(&self, name: &str) -> Option<&str> {
-        self.props.get(name).and_then(Value::as_str)
-    }
-
-    pub fn display_name(&self) -> &str {
-        self.prop_str("displayName").unwrap_or_default()
-    }
-
-    pub fn is_unified(&self) -> bool {
-        self.props
-            .get("groupTypes")
-            .and_then(Value::as_array)
-            .is_some_and(|ts| {
-                ts.iter().any(|t| {
-                    t.as_str()
-                        .is_some_and(|s| s.eq_ignore_ascii_case("Unified"))
-                })
-            })
-    }
-
-    /// Whether the group has a team that finished provisioning.
-    pub fn has_team(&self) -> bool {
-        self.team.as_ref().is_some_and(|t| t.provisioned)
-    }
-
-    /// Owners and members that still exist in the directory, owners first, without duplicates.
-    pub fn people(&self, t: &Tenant) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for id in self.owners.iter().chain(self.members.iter()) {
-            if !out.iter().any(|o| o.eq_ignore_ascii_case(id)) && t.find_user(id).is_some() {
-                out.push(id.clone());
-            }
-        }
-        out
-    }
-
-    pub fn is_owner(&self, user_id: &str) -> bool {
-        self.owners.iter().any(|o| o.eq_ignore_ascii_case(user_id))
-    }
-
-    pub fn is_member(&self, user_id: &str) -> bool {
-        self.members.iter().any(|o| o.eq_ignore_ascii_case(user_id))
-    }
-}
-
-/// Index of the (not deleted) group with this id.
-pub(crate) fn find_group(t: &Tenant, id: &str) -> Option<usize> {
-    t.groups.iter().position(|g| g.id.eq_ignore_ascii_case(id))
-}
-
-fn group_index(t: &Tenant, id: &str) -> Result<usize, GraphError> {
-    find_group(t, id).ok_or_else(|| GraphError::not_found(id))
-}
-
-/// Splits OData key segments: `teams('x')` becomes `teams`, `x`.
-pub(super) fn normalize(segs: &[String]) -> Vec<String> {
-    let mut out = Vec::with_capacity(segs.len() + 2);
-    for s in segs {
-        match s.split_once('(') {
-            Some((name, rest)) if !name.is_empty() && rest.ends_with(')') => {
-                let key = &rest[..rest.len() - 1];
-                let key = key.trim();
-                let key = key
-                    .strip_prefix('\'')
-                    .and_then(|k| k.strip_suffix('\''))
-                    .unwrap_or(key);
-                out.push(name.to_string());
-                out.push(key.replace("''", "'"));
-            }
-            _ => out.push(s.clone()),
-        }
-    }
-    out
-}
-
-/// The key of an `@odata.bind` / `@odata.id` reference such as
-/// `https://graph.microsoft.com/v1.0/users/{id}`, `…/users('{id}')` or `…/directoryObjects/{id}`,
-/// if it names one of `sets`.
-pub(crate) fn bound_key(url: &str, sets: &[&str]) -> Option<String> {
-    let path = url.split(['?', '#']).next().unwrap_or_default();
-    let rest = ["/v1.0/", "/beta/"]
-        .iter()
-        .find_map(|v| path.find(v).map(|i| &path[i + v.len()..]))
-        .unwrap_or(if path.contains("://") { "" } else { path });
-    let segs: Vec<String> = rest
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    match normalize(&segs).as_slice() {
-        [set, key] if sets.iter().any(|s| s.eq_ignore_ascii_case(set)) && !key.is_empty() => {
-            Some(key.clone())
-        }
-        _ => None,
-    }
-}
-
-/// Resolves a user reference (id or userPrincipalName) to the user's id, or 404.
-pub(crate) fn resolve_user(t: &Tenant, key: &str) -> Result<String, GraphError> {
-    t.find_user(key)
-        .map(|i| t.users[i].id.clone())
-        .ok_or_else(|| GraphError::not_found(key))
-}
-
-fn default_domain(t: &Tenant) -> String {
-    t.domains
-        .iter()
-        .find(|d| d.is_default)
-        .map_or_else(|| DEFAULT_DOMAIN.to_string(), |d| d.name.clone())
-}
 
 /// Entra's `S-1-12-1-…` security identifier of an object id.
 fn security_identifier(id: &str) -> Value {
@@ -305,112 +156,6 @@ pub(crate) fn full_json(g: &Group) -> Map<String, Value> {
     out
 }
 
-/// `$select` against a set of property names; `None` means every property.
-pub(super) fn parse_select(
-    q: &Query,
-    selectable: &[&str],
-    type_name: &str,
-) -> Result<Option<Vec<String>>, GraphError> {
-    let Some(raw) = q.get("select") else {
-        return Ok(None);
-    };
-    let mut out: Vec<String> = Vec::new();
-    for name in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let canonical = selectable
-            .iter()
-            .find(|p| p.eq_ignore_ascii_case(name))
-            .ok_or_else(|| {
-                GraphError::odata(format!(
-                    "Could not find a property named '{name}' on type '{type_name}'."
-                ))
-            })?;
-        if !out.iter().any(|o| o == canonical) {
-            out.push((*canonical).to_string());
-        }
-    }
-    Ok(Some(out))
-}
-
-/// Keeps only `select`ed properties (`@odata.*` annotations stay).
-pub(super) fn project(full: Map<String, Value>, select: Option<&[String]>) -> Map<String, Value> {
-    match select {
-        None => full,
-        Some(fields) => full
-            .into_iter()
-            .filter(|(k, _)| k.starts_with('@') || fields.iter().any(|f| f == k))
-            .collect(),
-    }
-}
-
-fn select_suffix(select: Option<&[String]>) -> String {
-    select
-        .map(|s| format!("({})", s.join(",")))
-        .unwrap_or_default()
-}
-
-/// `$top` (1–999, default 100) and `$skiptoken` paging over `items`, with an absolute
-/// `@odata.nextLink` that repeats the other query options.
-pub(super) fn paged(
-    app: &App,
-    q: &Query,
-    path: &str,
-    context: String,
-    items: Vec<Value>,
-) -> GraphResult {
-    let top = match q.get("top") {
-        None => 100,
-        Some(v) => v
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=999).contains(n))
-            .ok_or_else(|| {
-                GraphError::bad_request(format!(
-                    "Invalid page size specified: '{v}'. Must be between 1 and 999 inclusive."
-                ))
-            })?,
-    };
-    let offset = match q.get("skiptoken") {
-        None => 0,
-        Some(tok) => decode_skiptoken(tok).ok_or_else(|| {
-            GraphError::bad_request("The specified page token value has expired or is invalid.")
-        })?,
-    };
-    let total = items.len();
-    let page: Vec<Value> = items.into_iter().skip(offset).take(top).collect();
-    let mut body = Map::new();
-    body.insert("@odata.context".into(), json!(context));
-    if offset + top < total {
-        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let mut parts: Vec<String> = q
-            .pairs
-            .iter()
-            .filter(|(k, _)| !k.trim_start_matches('$').eq_ignore_ascii_case("skiptoken"))
-            .map(|(k, v)| format!("{}={}", enc(k).replace("%24", "$"), enc(v)))
-            .collect();
-        parts.push(format!("$skiptoken={}", encode_skiptoken(offset + top)));
-        body.insert(
-            "@odata.nextLink".into(),
-            json!(format!("{}{path}?{}", app.graph_root(), parts.join("&"))),
-        );
-    }
-    body.insert("value".into(), Value::Array(page));
-    Ok(Reply::ok(Value::Object(body)))
-}
-
-fn encode_skiptoken(offset: usize) -> String {
-    URL_SAFE_NO_PAD.encode(format!("sandbox-page:{offset}"))
-}
-
-fn decode_skiptoken(tok: &str) -> Option<usize> {
-    let raw = URL_SAFE_NO_PAD.decode(tok.trim()).ok()?;
-    String::from_utf8(raw)
-        .ok()?
-        .strip_prefix("sandbox-page:")?
-        .parse()
-        .ok()
-}
-
 // ---------------------------------------------------------------------------------------------
 // $filter, with the `collection/any(x:x eq 'v')` lambda on top of query.rs.
 
@@ -439,7 +184,7 @@ const LAMBDA_PROPS: &[&str] = &[
 /// clauses as `__anyN eq true`.
 #[derive(Debug, Default)]
 pub(super) struct GroupFilter {
-    clauses: Vec<super::query::Clause>,
+    clauses: Vec<crate::web::query::Clause>,
     lambdas: Vec<(String, String)>,
 }
 
@@ -631,23 +376,6 @@ const REQUIRED_ON_CREATE: &[&str] = &[
     "securityEnabled",
 ];
 
-fn invalid_value(property: &str) -> GraphError {
-    GraphError::bad_request(format!(
-        "Invalid value specified for property '{property}' of resource 'Group'."
-    ))
-}
-
-/// Graph's rule for a group's mail alias: 1–64 ASCII characters except
-/// `@ ( ) \ [ ] " ; : . < > ,` and space.
-pub(crate) fn valid_nickname(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.is_ascii()
-        && !s
-            .chars()
-            .any(|c| "@()\\[]\";:.<>, ".contains(c) || c.is_control())
-}
-
 fn validate_value(name: &str, kind: Kind, v: &Value) -> Result<Value, GraphError> {
     let bad = || invalid_value(name);
     if v.is_null() {
@@ -778,123 +506,6 @@ fn validate_input(body: &Map<String, Value>, creating: bool) -> Result<GroupInpu
     Ok(input)
 }
 
-/// The combinations Graph can create: a Microsoft 365 group (`["Unified"]`, mail-enabled) or a
-/// security group (`[]`, not mail-enabled, security-enabled).
-fn check_kind(props: &Map<String, Value>) -> Result<bool, GraphError> {
-    let unified = props
-        .get("groupTypes")
-        .and_then(Value::as_array)
-        .is_some_and(|t| !t.is_empty());
-    let mail = props.get("mailEnabled").and_then(Value::as_bool) == Some(true);
-    let security = props.get("securityEnabled").and_then(Value::as_bool) == Some(true);
-    if unified && !mail {
-        return Err(invalid_value("mailEnabled"));
-    }
-    if !unified && mail {
-        return Err(GraphError::bad_request(
-            "The service does not currently support writes of mail-enabled groups. Please ensure that the mail-enablement property is unset or is set to false.",
-        ));
-    }
-    if !unified && !security {
-        return Err(invalid_value("securityEnabled"));
-    }
-    if !unified && props.get("visibility").is_some_and(|v| !v.is_null()) {
-        return Err(invalid_value("visibility"));
-    }
-    Ok(unified)
-}
-
-/// A Microsoft 365 group's alias is unique among Microsoft 365 groups, including soft-deleted
-/// ones (whose addresses stay reserved), and its address must not be another object's.
-fn check_nickname(t: &Tenant, nick: &str, except_id: Option<&str>) -> Result<(), GraphError> {
-    let taken = t
-        .groups
-        .iter()
-        .chain(t.deleted_groups.iter())
-        .filter(|g| g.is_unified() && Some(g.id.as_str()) != except_id)
-        .any(|g| {
-            g.prop_str("mailNickname")
-                .is_some_and(|n| n.eq_ignore_ascii_case(nick))
-        });
-    if taken {
-        return Err(GraphError::bad_request(
-            "Another object with the same value for property mailNickname already exists.",
-        ));
-    }
-    let address = format!("{nick}@{}", default_domain(t));
-    let user_has_it = t.users.iter().any(|u| {
-        u.upn().eq_ignore_ascii_case(&address)
-            || u.prop_str("mail")
-                .is_some_and(|m| m.eq_ignore_ascii_case(&address))
-    });
-    let group_has_it = t
-        .groups
-        .iter()
-        .chain(t.deleted_groups.iter())
-        .filter(|g| Some(g.id.as_str()) != except_id)
-        .any(|g| {
-            g.prop_str("mail")
-                .is_some_and(|m| m.eq_ignore_ascii_case(&address))
-        });
-    if user_has_it || group_has_it {
-        return Err(GraphError::bad_request(
-            "Another object with the same value for property proxyAddresses already exists.",
-        ));
-    }
-    Ok(())
-}
-
-/// Resolves bound user keys, dropping duplicates.
-fn resolve_all(t: &Tenant, keys: &[String]) -> Result<Vec<String>, GraphError> {
-    let mut out: Vec<String> = Vec::new();
-    for k in keys {
-        let id = resolve_user(t, k)?;
-        if !out.contains(&id) {
-            out.push(id);
-        }
-    }
-    Ok(out)
-}
-
-/// Creates a group from validated properties and resolved owners/members; returns its index.
-pub(super) fn insert_group(
-    t: &mut Tenant,
-    now: OffsetDateTime,
-    mut props: Map<String, Value>,
-    owners: Vec<String>,
-    members: Vec<String>,
-) -> Result<usize, GraphError> {
-    let unified = check_kind(&props)?;
-    let nick = props
-        .get("mailNickname")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    if unified {
-        check_nickname(t, &nick, None)?;
-        props.insert(
-            "mail".into(),
-            json!(format!("{nick}@{}", default_domain(t))),
-        );
-        props.entry("visibility").or_insert_with(|| json!("Public"));
-    } else {
-        props.insert("groupTypes".into(), json!([]));
-    }
-    props.retain(|_, v| !v.is_null());
-    t.groups.push(Group {
-        id: uuid::Uuid::new_v4().to_string(),
-        created_date_time: now,
-        deleted_date_time: None,
-        props,
-        owners,
-        members,
-        settings: Vec::new(),
-        team_replication_misses: 0,
-        team: None,
-    });
-    Ok(t.groups.len() - 1)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Handlers.
 
@@ -917,9 +528,9 @@ fn entity(app: &App, g: &Group, select: Option<&[String]>) -> Value {
 fn create(app: &App, ctx: &Ctx, body: &[u8]) -> GraphResult {
     let input = validate_input(&json_object(body)?, true)?;
     app.store.mutate(|t| {
-        let owners = resolve_all(t, &input.owners)?;
-        let members = resolve_all(t, &input.members)?;
-        let i = insert_group(t, ctx.now, input.props, owners, members)?;
+        let owners = t.resolve_users(&input.owners)?;
+        let members = t.resolve_users(&input.members)?;
+        let i = t.insert_group(ctx.now, input.props, owners, members)?;
         Ok(Reply::json(
             StatusCode::CREATED,
             entity(app, &t.groups[i], None),
@@ -931,7 +542,7 @@ fn get(app: &App, id: &str, q: &Query) -> GraphResult {
     q.only(&["select"])?;
     let select = parse_select(q, PROPERTIES, "microsoft.graph.group")?;
     app.store.read(|t| {
-        let g = &t.groups[group_index(t, id)?];
+        let g = &t.groups[t.group_index(id)?];
         Ok(Reply::ok(entity(app, g, select.as_deref())))
     })
 }
@@ -963,7 +574,7 @@ fn list_of(
             .collect()
     });
     let context = format!("{context}{}", select_suffix(select.as_deref()));
-    paged(app, q, path, context, items)
+    page(&app.graph_root(), q, path, context, items)
 }
 
 fn list(app: &App, q: &Query) -> GraphResult {
@@ -974,21 +585,21 @@ fn list(app: &App, q: &Query) -> GraphResult {
 fn update(app: &App, id: &str, body: &[u8]) -> GraphResult {
     let input = validate_input(&json_object(body)?, false)?;
     app.store.mutate(|t| {
-        let i = group_index(t, id)?;
+        let i = t.group_index(id)?;
         let gid = t.groups[i].id.clone();
         if let Some(nick) = input.props.get("mailNickname").and_then(Value::as_str)
             && t.groups[i].is_unified()
         {
-            check_nickname(t, nick, Some(&gid))?;
+            t.check_nickname(nick, Some(&gid))?;
         }
-        let owners = resolve_all(t, &input.owners)?;
-        let members = resolve_all(t, &input.members)?;
+        let owners = t.resolve_users(&input.owners)?;
+        let members = t.resolve_users(&input.members)?;
         let g = &mut t.groups[i];
         if input.props.contains_key("visibility") && !g.is_unified() {
             return Err(invalid_value("visibility"));
         }
-        add_refs(g, owners, true)?;
-        add_refs(g, members, false)?;
+        g.add_refs(owners, true)?;
+        g.add_refs(members, false)?;
         for (k, v) in input.props {
             if v.is_null() {
                 g.props.remove(&k);
@@ -1000,39 +611,10 @@ fn update(app: &App, id: &str, body: &[u8]) -> GraphResult {
     })
 }
 
-/// Adds users as owners or members, refusing (and changing nothing) if any is already one.
-fn add_refs(g: &mut Group, ids: Vec<String>, owners: bool) -> Result<(), GraphError> {
-    let present = |g: &Group, id: &str| {
-        if owners {
-            g.is_owner(id)
-        } else {
-            g.is_member(id)
-        }
-    };
-    if ids.iter().any(|id| present(g, id)) {
-        return Err(GraphError::bad_request(format!(
-            "One or more added object references already exist for the following modified properties: '{}'.",
-            if owners { "owners" } else { "members" }
-        )));
-    }
-    let list = if owners {
-        &mut g.owners
-    } else {
-        &mut g.members
-    };
-    list.extend(ids);
-    Ok(())
-}
-
 fn delete(app: &App, ctx: &Ctx, id: &str) -> GraphResult {
     app.store.mutate(|t| {
-        let i = group_index(t, id)?;
-        let mut g = t.groups.remove(i);
-        // Microsoft 365 groups go to the recycle bin; security groups are deleted for good.
-        if g.is_unified() {
-            g.deleted_date_time = Some(ctx.now);
-            t.deleted_groups.push(g);
-        }
+        let i = t.group_index(id)?;
+        t.delete_group(i, ctx.now);
         Ok(Reply::no_content())
     })
 }
@@ -1072,7 +654,7 @@ fn list_refs(app: &App, q: &Query, id: &str, owners: bool) -> GraphResult {
         let fields: Vec<String> = select
             .clone()
             .unwrap_or_else(|| USER_DEFAULT.iter().map(|s| (*s).to_string()).collect());
-        let g = &t.groups[group_index(t, id)?];
+        let g = &t.groups[t.group_index(id)?];
         let ids = if owners { &g.owners } else { &g.members };
         let items: Vec<Value> = ids
             .iter()
@@ -1092,7 +674,13 @@ fn list_refs(app: &App, q: &Query, id: &str, owners: bool) -> GraphResult {
         app.graph_root(),
         select_suffix(select.as_deref())
     );
-    paged(app, q, &format!("groups/{gid}/{nav}"), context, items)
+    page(
+        &app.graph_root(),
+        q,
+        &format!("groups/{gid}/{nav}"),
+        context,
+        items,
+    )
 }
 
 fn add_ref(app: &App, id: &str, owners: bool, body: &[u8]) -> GraphResult {
@@ -1113,16 +701,16 @@ fn add_ref(app: &App, id: &str, owners: bool, body: &[u8]) -> GraphResult {
         ))
     })?;
     app.store.mutate(|t| {
-        let i = group_index(t, id)?;
-        let uid = resolve_user(t, &key)?;
-        add_refs(&mut t.groups[i], vec![uid], owners)?;
+        let i = t.group_index(id)?;
+        let uid = t.resolve_user(&key)?;
+        t.groups[i].add_refs(vec![uid], owners)?;
         Ok(Reply::no_content())
     })
 }
 
 fn remove_ref(app: &App, id: &str, user: &str, owners: bool) -> GraphResult {
     app.store.mutate(|t| {
-        let i = group_index(t, id)?;
+        let i = t.group_index(id)?;
         let uid = t
             .find_user(user)
             .map_or_else(|| user.to_string(), |u| t.users[u].id.clone());
@@ -1228,7 +816,7 @@ fn create_setting(app: &App, id: &str, body: &[u8]) -> GraphResult {
     }];
     let values = merge_values(&defaults, body.get("values").unwrap_or(&json!([])))?;
     app.store.mutate(|t| {
-        let i = group_index(t, id)?;
+        let i = t.group_index(id)?;
         let g = &mut t.groups[i];
         if !g.is_unified() {
             return Err(GraphError::bad_request(
@@ -1257,7 +845,7 @@ fn create_setting(app: &App, id: &str, body: &[u8]) -> GraphResult {
 
 fn list_settings(app: &App, id: &str) -> GraphResult {
     app.store.read(|t| {
-        let g = &t.groups[group_index(t, id)?];
+        let g = &t.groups[t.group_index(id)?];
         Ok(Reply::ok(json!({
             "@odata.context": format!("{}$metadata#groups('{}')/settings", app.graph_root(), g.id),
             "value": g.settings.iter().map(|s| setting_json(app, s, false)).collect::<Vec<_>>(),
@@ -1274,7 +862,7 @@ fn setting_index(g: &Group, sid: &str) -> Result<usize, GraphError> {
 
 fn get_setting(app: &App, id: &str, sid: &str) -> GraphResult {
     app.store.read(|t| {
-        let g = &t.groups[group_index(t, id)?];
+        let g = &t.groups[t.group_index(id)?];
         let s = &g.settings[setting_index(g, sid)?];
         Ok(Reply::ok(setting_json(app, s, true)))
     })
@@ -1295,7 +883,7 @@ fn patch_setting(app: &App, id: &str, sid: &str, body: &[u8]) -> GraphResult {
         }
     }
     app.store.mutate(|t| {
-        let i = group_index(t, id)?;
+        let i = t.group_index(id)?;
         let g = &mut t.groups[i];
         let s = setting_index(g, sid)?;
         if let Some(v) = body.get("values") {
@@ -1307,7 +895,7 @@ fn patch_setting(app: &App, id: &str, sid: &str, body: &[u8]) -> GraphResult {
 
 fn delete_setting(app: &App, id: &str, sid: &str) -> GraphResult {
     app.store.mutate(|t| {
-        let i = group_index(t, id)?;
+        let i = t.group_index(id)?;
         let g = &mut t.groups[i];
         let s = setting_index(g, sid)?;
         g.settings.remove(s);
@@ -1330,13 +918,6 @@ fn deleted_entity(app: &App, g: &Group) -> Value {
     obj.insert("@odata.type".into(), json!("#microsoft.graph.group"));
     obj.extend(full_json(g));
     Value::Object(obj)
-}
-
-fn deleted_index(t: &Tenant, id: &str) -> Result<usize, GraphError> {
-    t.deleted_groups
-        .iter()
-        .position(|g| g.id.eq_ignore_ascii_case(id))
-        .ok_or_else(|| GraphError::not_found(id))
 }
 
 fn list_deleted(app: &App, cast: &str, q: &Query) -> GraphResult {
@@ -1372,60 +953,25 @@ fn list_deleted(app: &App, cast: &str, q: &Query) -> GraphResult {
 
 fn get_deleted(app: &App, id: &str) -> GraphResult {
     app.store.read(|t| {
-        let g = &t.deleted_groups[deleted_index(t, id)?];
+        let g = &t.deleted_groups[t.deleted_index(id)?];
         Ok(Reply::ok(deleted_entity(app, g)))
     })
 }
 
 fn restore_deleted(app: &App, id: &str) -> GraphResult {
     app.store.mutate(|t| {
-        let i = deleted_index(t, id)?;
-        let mut g = t.deleted_groups.remove(i);
-        g.deleted_date_time = None;
-        let reply = Reply::ok(deleted_entity(app, &g));
-        t.groups.push(g);
-        Ok(reply)
+        let i = t.deleted_index(id)?;
+        let i = t.restore_group(i);
+        Ok(Reply::ok(deleted_entity(app, &t.groups[i])))
     })
 }
 
 fn purge_deleted(app: &App, id: &str) -> GraphResult {
     app.store.mutate(|t| {
-        let i = deleted_index(t, id)?;
+        let i = t.deleted_index(id)?;
         t.deleted_groups.remove(i);
         Ok(Reply::no_content())
     })
-}
-
-/// For `/_sandbox/state`: the teams of groups that are not deleted, with their channels and
-/// members.
-pub(crate) fn teams_view(t: &Tenant) -> Value {
-    let teams: Vec<Value> = t
-        .groups
-        .iter()
-        .filter_map(|g| g.team.as_ref().map(|team| (g, team)))
-        .map(|(g, team)| {
-            json!({
-                "id": g.id,
-                "displayName": g.display_name(),
-                "provisioned": team.provisioned,
-                "isArchived": team.is_archived,
-                "owners": g.owners,
-                "members": g.people(t),
-                "channels": team.channels.iter().map(|c| json!({
-                    "id": c.id,
-                    "displayName": c.display_name,
-                    "membershipType": c.membership_type,
-                    "members": c.members.iter().map(|m| &m.user_id).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
-                "operations": team.operations.iter().map(|o| json!({
-                    "id": o.id,
-                    "operationType": o.operation_type,
-                    "status": o.status,
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    Value::Array(teams)
 }
 
 // ---------------------------------------------------------------------------------------------

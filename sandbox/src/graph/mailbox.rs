@@ -5,37 +5,10 @@
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::json_object;
+use super::odata::json_object;
 use crate::app::App;
-use crate::errors::{Ctx, GraphError, GraphResult, Reply};
-use crate::state::{MailboxState, Tenant};
-
-/// A new mailbox's settings, in the documented `mailboxSettings` shape.
-pub(crate) fn default_settings() -> Value {
-    json!({
-        "archiveFolder": "AQMkAGUAAAIBDAAAAA==",
-        "timeZone": "UTC",
-        "delegateMeetingMessageDeliveryOptions": "sendToDelegateOnly",
-        "dateFormat": "M/d/yyyy",
-        "timeFormat": "h:mm tt",
-        "userPurpose": "user",
-        "automaticRepliesSetting": {
-            "status": "disabled",
-            "externalAudience": "all",
-            "internalReplyMessage": "",
-            "externalReplyMessage": "",
-            "scheduledStartDateTime": {"dateTime": "2026-01-01T00:00:00.0000000", "timeZone": "UTC"},
-            "scheduledEndDateTime": {"dateTime": "2026-01-02T00:00:00.0000000", "timeZone": "UTC"}
-        },
-        "language": {"locale": "en-US", "displayName": "English (United States)"},
-        "workingHours": {
-            "daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
-            "startTime": "08:00:00.0000000",
-            "endTime": "17:00:00.0000000",
-            "timeZone": {"name": "UTC"}
-        }
-    })
-}
+use crate::tenant::{MailboxState, Tenant};
+use crate::web::{Ctx, GraphError, GraphResult, Reply};
 
 /// The expected shape of a PATCH body, for OData-style validation.
 enum Ty {
@@ -577,6 +550,7 @@ pub(crate) fn delete_rule(app: &App, ctx: &Ctx, key: &str, rule: &str) -> GraphR
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tenant::mailbox::default_settings;
 
     #[test]
     fn settings_validation_table() {

@@ -3,28 +3,27 @@
 //! segments and unsupported methods. Routing is over decoded path segments and is synchronous,
 //! so `$batch` runs each step through the very same [`route`].
 
-pub(crate) mod batch;
-pub(crate) mod connect;
-pub(crate) mod groups;
+mod batch;
+mod connect;
+mod groups;
 mod licenses;
 mod mail;
-pub(crate) mod mailbox;
+mod mailbox;
+mod odata;
 mod org;
-pub(crate) mod policies;
-mod query;
+mod permissions;
+mod policies;
 mod teams;
 mod tracing;
 mod users;
 
 use http::{HeaderMap, Method, StatusCode};
-use serde_json::{Map, Value};
 
 use crate::app::App;
-use crate::errors::{Ctx, GraphError, GraphResult, Reply};
-use crate::server::method_not_allowed;
-use crate::token::{Claims, verify_graph_token};
-
-pub(crate) use query::Query;
+use crate::auth::{Claims, verify_graph_token};
+use crate::web::{Ctx, GraphError, GraphResult, Query, Reply};
+use odata::{is, method_not_allowed, not_found_segment};
+use permissions::{require, require_mailbox};
 
 const WWW_AUTHENTICATE: &str = "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"";
 
@@ -83,7 +82,7 @@ pub(crate) fn handle(
     let result = match segments {
         [b] if b.eq_ignore_ascii_case("$batch") => {
             if *method == Method::POST {
-                batch::handle(app, &claims, body)
+                batch::handle(app, &claims, body, route)
             } else {
                 Err(method_not_allowed())
             }
@@ -99,34 +98,6 @@ pub(crate) fn handle(
         ),
     };
     result.unwrap_or_else(|e| e.into_reply(ctx))
-}
-
-fn require(claims: &Claims, roles: &[&str]) -> Result<(), GraphError> {
-    if claims.has_any(roles) {
-        Ok(())
-    } else {
-        Err(GraphError::forbidden())
-    }
-}
-
-fn require_mailbox(claims: &Claims, roles: &[&str]) -> Result<(), GraphError> {
-    if claims.has_any(roles) {
-        Ok(())
-    } else {
-        Err(GraphError::new(
-            StatusCode::FORBIDDEN,
-            "ErrorAccessDenied",
-            "Access is denied. Check credentials and try again.",
-        ))
-    }
-}
-
-fn not_found_segment(seg: &str) -> GraphError {
-    GraphError::odata(format!("Resource not found for the segment '{seg}'."))
-}
-
-fn is(segment: &str, name: &str) -> bool {
-    segment.eq_ignore_ascii_case(name)
 }
 
 /// Routes one Graph request (below `/v1.0`) to its handler.
@@ -282,13 +253,5 @@ pub(crate) fn route(
         [r, ..] if groups::handles(r) => groups::route(app, ctx, claims, &m, segs, q, body),
         [r, ..] if teams::handles(r) => teams::route(app, ctx, claims, &m, segs, q, body),
         [seg, ..] => Err(not_found_segment(seg)),
-    }
-}
-
-/// Parses a request body that must be a JSON object.
-pub(crate) fn json_object(body: &[u8]) -> Result<Map<String, Value>, GraphError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(GraphError::unreadable_body()),
     }
 }

@@ -3,14 +3,15 @@
 //! Graph documents it; PATCH answers 204.
 
 use http::StatusCode;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Query, is, json_object, not_found_segment, require};
+use super::odata::method_not_allowed;
+use super::odata::{is, json_object, not_found_segment};
+use super::permissions::require;
 use crate::app::App;
-use crate::errors::{GraphError, GraphResult, Reply};
-use crate::server::method_not_allowed;
-use crate::token::Claims;
+use crate::auth::Claims;
+use crate::web::Query;
+use crate::web::{GraphError, GraphResult, Reply};
 
 const READ: &[&str] = &[
     "Policy.Read.All",
@@ -22,15 +23,6 @@ const WRITE: &[&str] = &[
     "Policy.ReadWrite.ConditionalAccess",
 ];
 const POLICY: &str = "identitySecurityDefaultsEnforcementPolicy";
-
-/// Persisted with the tenant.
-#[derive(Serialize, Deserialize, Clone, Debug, Default)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct PoliciesState {
-    /// Whether security defaults are enforced. The sandbox tenant predates the defaults being on
-    /// for new tenants, so they start off.
-    pub security_defaults_enabled: bool,
-}
 
 pub(super) fn handles(first: &str) -> bool {
     is(first, "policies")
@@ -111,8 +103,8 @@ mod tests {
     use http::Method;
     use serde_json::json;
 
+    use crate::auth::Claims;
     use crate::testkit::kit;
-    use crate::token::Claims;
 
     const PATH: &str = "/policies/identitySecurityDefaultsEnforcementPolicy";
 

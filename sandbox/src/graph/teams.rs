@@ -11,21 +11,26 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::{Method, StatusCode};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
-use super::groups::{
-    Group, bound_key, find_group, insert_group, normalize, parse_select, project, resolve_user,
-    valid_nickname,
+use super::odata::{
+    enc, is, json_object, method_not_allowed, not_found_segment, parse_select, project,
+    unknown_property,
 };
-use super::query::{Query, matches, parse_filter};
-use super::{is, json_object, not_found_segment};
+use super::permissions::require_teams;
 use crate::app::App;
-use crate::errors::{Ctx, GraphError, GraphResult, Reply, rfc3339};
-use crate::server::method_not_allowed;
-use crate::state::Tenant;
-use crate::token::Claims;
+use crate::auth::Claims;
+use crate::tenant::teams::{
+    Channel, ChannelMember, Team, TeamsOperation, bad, check_channel_name, check_guid,
+    new_operation, no_team, teams_error, thread_id,
+};
+use crate::tenant::{Group, Tenant};
+use crate::web::paging::page;
+use crate::web::path::{bound_key, normalize};
+use crate::web::query::{Query, matches, parse_filter};
+use crate::web::time::rfc3339;
+use crate::web::{Ctx, GraphError, GraphResult, Reply, ReplyBody};
 
 const TEAM_CREATE: &[&str] = &[
     "Team.Create",
@@ -120,84 +125,8 @@ const TEMPLATES: &[&str] = &[
     "healthcareHospital",
 ];
 
-/// How long after a group's creation Teams may not see it yet (Microsoft: "less than 15
-/// minutes ago").
-const REPLICATION_WINDOW: Duration = Duration::minutes(15);
-
-/// A team, stored on its group.
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Team {
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_date_time: OffsetDateTime,
-    /// Whether the `createTeam` operation has succeeded (until then the team answers 404).
-    pub provisioned: bool,
-    pub is_archived: bool,
-    /// The General channel's thread id, which Graph reports as the team's `internalId`.
-    pub internal_id: String,
-    /// `memberSettings`, `guestSettings`, `messagingSettings`, `funSettings`, `discoverySettings`.
-    pub settings: Map<String, Value>,
-    pub channels: Vec<Channel>,
-    pub operations: Vec<TeamsOperation>,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Channel {
-    pub id: String,
-    pub display_name: String,
-    pub description: Option<String>,
-    /// `standard`, `private` or `shared`.
-    pub membership_type: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_date_time: OffsetDateTime,
-    /// Members of a private or shared channel (standard channels have the team's).
-    #[serde(default)]
-    pub members: Vec<ChannelMember>,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ChannelMember {
-    pub user_id: String,
-    pub roles: Vec<String>,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct TeamsOperation {
-    pub id: String,
-    /// `createTeam`, `archiveTeam` or `unarchiveTeam`.
-    pub operation_type: String,
-    /// `notStarted`, `inProgress` or `succeeded`.
-    pub status: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_date_time: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub last_action_date_time: OffsetDateTime,
-    pub attempts_count: u32,
-    /// Polls that will still report `inProgress`.
-    pub polls_left: u32,
-}
-
 // ---------------------------------------------------------------------------------------------
 // Errors, as the Teams service behind Graph words them.
-
-fn teams_error(status: StatusCode, code: &str, message: impl Into<String>) -> GraphError {
-    GraphError::new(status, code, message)
-}
-
-fn bad(message: impl Into<String>) -> GraphError {
-    teams_error(StatusCode::BAD_REQUEST, "BadRequest", message)
-}
-
-fn no_team(id: &str) -> GraphError {
-    teams_error(
-        StatusCode::NOT_FOUND,
-        "NotFound",
-        format!("No team found with Group Id {id}"),
-    )
-}
 
 /// The 404 Teams answers while a new group has not replicated to it yet (or does not exist).
 fn not_replicated(gid: &str) -> GraphError {
@@ -226,47 +155,8 @@ fn archived(id: &str) -> GraphError {
     ))
 }
 
-fn unknown_property(name: &str, type_name: &str) -> GraphError {
-    bad(format!(
-        "The property '{name}' does not exist on type '{type_name}'. Make sure to only use property names that are defined by the type or mark the type as open type."
-    ))
-}
-
-/// Teams' own 403 for a token without the roles an API needs.
-fn require_teams(claims: &Claims, roles: &[&str]) -> Result<(), GraphError> {
-    if claims.has_any(roles) {
-        Ok(())
-    } else {
-        Err(teams_error(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            format!(
-                "Missing role permissions on the request. API requires one of '{}'. Roles on the request '{}'.",
-                roles.join(", "),
-                claims.roles.join(", ")
-            ),
-        ))
-    }
-}
-
-fn check_guid(id: &str) -> Result<(), GraphError> {
-    uuid::Uuid::parse_str(id)
-        .map(|_| ())
-        .map_err(|_| bad("teamId needs to be a valid GUID."))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Shapes.
-
-fn thread_id() -> String {
-    format!("19:{}@thread.tacv2", uuid::Uuid::new_v4().simple())
-}
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
-}
 
 fn team_visibility(g: &Group) -> Value {
     match g.prop_str("visibility") {
@@ -512,7 +402,7 @@ fn channel_json(app: &App, t: &Tenant, gid: &str, c: &Channel, entity: bool) -> 
     obj.insert("isFavoriteByDefault".into(), Value::Null);
     obj.insert(
         "email".into(),
-        json!(super::connect::channel_email(t, gid, &c.id).unwrap_or_default()),
+        json!(t.connect.channel_email(gid, &c.id).unwrap_or_default()),
     );
     obj.insert("tenantId".into(), json!(t.id));
     obj.insert(
@@ -587,72 +477,14 @@ fn member_json(
     Value::Object(obj)
 }
 
-fn team_roles(g: &Group, uid: &str) -> Vec<String> {
-    if g.is_owner(uid) {
-        vec!["owner".into()]
-    } else {
-        Vec::new()
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Lookups and the operation state machine.
-
-/// Index of the group whose team is provisioned, or Teams' 404.
-fn team_group(t: &Tenant, id: &str) -> Result<usize, GraphError> {
-    check_guid(id)?;
-    find_group(t, id)
-        .filter(|&i| t.groups[i].has_team())
-        .ok_or_else(|| no_team(id))
-}
-
-fn team_mut(t: &mut Tenant, i: usize) -> &mut Team {
-    t.groups[i]
-        .team
-        .as_mut()
-        .expect("team_group returns only groups with a team")
-}
-
-fn new_operation(kind: &str, now: OffsetDateTime, polls: u32) -> TeamsOperation {
-    TeamsOperation {
-        id: uuid::Uuid::new_v4().to_string(),
-        operation_type: kind.into(),
-        status: "notStarted".into(),
-        created_date_time: now,
-        last_action_date_time: now,
-        attempts_count: 0,
-        polls_left: polls,
-    }
-}
-
-/// One poll of an operation: `inProgress` while polls remain, then `succeeded` with its effect.
-fn poll(team: &mut Team, i: usize, now: OffsetDateTime) {
-    let op = &mut team.operations[i];
-    if op.status == "succeeded" {
-        return;
-    }
-    op.last_action_date_time = now;
-    op.attempts_count = 1;
-    if op.polls_left > 0 {
-        op.polls_left -= 1;
-        op.status = "inProgress".into();
-        return;
-    }
-    op.status = "succeeded".into();
-    let kind = op.operation_type.clone();
-    match kind.as_str() {
-        "createTeam" => team.provisioned = true,
-        "archiveTeam" => team.is_archived = true,
-        "unarchiveTeam" => team.is_archived = false,
-        _ => {}
-    }
-}
 
 fn accepted(gid: &str, op: &str, content_location: bool) -> Reply {
     let mut reply = Reply {
         status: StatusCode::ACCEPTED,
         headers: Vec::new(),
-        body: crate::errors::ReplyBody::Empty,
+        body: ReplyBody::Empty,
     }
     .with_header("Location", format!("/teams('{gid}')/operations('{op}')"));
     if content_location {
@@ -663,76 +495,6 @@ fn accepted(gid: &str, op: &str, content_location: bool) -> Reply {
 
 // ---------------------------------------------------------------------------------------------
 // Channel and member input.
-
-const RESERVED_CHANNEL_NAMES: &[&str] = &[
-    "forms",
-    "CON",
-    "CONIN$",
-    "CONOUT$",
-    "PRN",
-    "AUX",
-    "NUL",
-    "COM1",
-    "COM2",
-    "COM3",
-    "COM4",
-    "COM5",
-    "COM6",
-    "COM7",
-    "COM8",
-    "COM9",
-    "LPT1",
-    "LPT2",
-    "LPT3",
-    "LPT4",
-    "LPT5",
-    "LPT6",
-    "LPT7",
-    "LPT8",
-    "LPT9",
-    "desktop.ini",
-];
-
-/// Teams' channel name rules: at most 50 characters; none of `~ # % & * { } + / \ : < > ? | ' "`;
-/// not starting with `_` or `.`, not ending with `.`; not a reserved name.
-fn check_channel_name(name: &str) -> Result<String, GraphError> {
-    let name = name.trim();
-    let invalid = |why: &str| bad(format!("Channel name '{name}' is invalid: {why}."));
-    if name.is_empty() {
-        return Err(bad("Channel displayName is required and can't be empty."));
-    }
-    if name.chars().count() > 50 {
-        return Err(invalid("it is longer than 50 characters"));
-    }
-    if let Some(c) = name.chars().find(|c| "~#%&*{}+/\\:<>?|'\"".contains(*c)) {
-        return Err(invalid(&format!("it contains the character '{c}'")));
-    }
-    if name.starts_with('_') || name.starts_with('.') || name.ends_with('.') {
-        return Err(invalid(
-            "it can't start with an underscore or a period, or end with a period",
-        ));
-    }
-    if RESERVED_CHANNEL_NAMES
-        .iter()
-        .any(|r| r.eq_ignore_ascii_case(name))
-        || name.to_ascii_lowercase().contains("_vti_")
-    {
-        return Err(invalid("it is a reserved name"));
-    }
-    Ok(name.to_string())
-}
-
-fn check_unique_channel(team: &Team, name: &str, except: Option<&str>) -> Result<(), GraphError> {
-    if team
-        .channels
-        .iter()
-        .filter(|c| Some(c.id.as_str()) != except)
-        .any(|c| c.display_name.eq_ignore_ascii_case(name))
-    {
-        return Err(bad("Channel name already existed, please use other name."));
-    }
-    Ok(())
-}
 
 fn check_description(v: &Value) -> Result<Option<String>, GraphError> {
     match v {
@@ -805,7 +567,8 @@ fn parse_member(v: &Value) -> Result<MemberInput, GraphError> {
 }
 
 fn resolve_member(t: &Tenant, m: &MemberInput) -> Result<String, GraphError> {
-    resolve_user(t, &m.user_key).map_err(|_| user_not_found(&m.user_key))
+    t.resolve_user(&m.user_key)
+        .map_err(|_| user_not_found(&m.user_key))
 }
 
 /// A validated new channel, before ids are given.
@@ -886,7 +649,7 @@ fn build_channel(
     input: ChannelInput,
     now: OffsetDateTime,
 ) -> Result<Channel, GraphError> {
-    check_unique_channel(team, &input.name, None)?;
+    team.check_unique_channel(&input.name, None)?;
     let mut members: Vec<ChannelMember> = Vec::new();
     for m in &input.members {
         let uid = resolve_member(t, m)?;
@@ -1053,43 +816,6 @@ fn start_team(
     Ok(op)
 }
 
-/// The checks before a group gets a team, after replication: one team per group, Microsoft 365
-/// groups only, and an owner.
-fn check_teamable(t: &Tenant, g: &Group) -> Result<(), GraphError> {
-    if let Some(team) = &g.team {
-        let message = if team.provisioned {
-            "Team already exists"
-        } else {
-            "Team migration provisioning already in progress"
-        };
-        return Err(teams_error(StatusCode::CONFLICT, "Conflict", message));
-    }
-    if !g.is_unified() {
-        return Err(bad(format!(
-            "Group {} is not a Microsoft 365 group: a team needs a group with groupTypes [\"Unified\"].",
-            g.id
-        )));
-    }
-    if !g.owners.iter().any(|o| t.find_user(o).is_some()) {
-        return Err(bad(format!(
-            "Group {} has no owner: a team can be created only from a group with at least one owner.",
-            g.id
-        )));
-    }
-    Ok(())
-}
-
-/// The replication emulation: a group created less than 15 minutes ago is refused the first
-/// `misses` times. Returns whether this call is refused (and counts it).
-fn replication_miss(g: &mut Group, misses: u32, now: OffsetDateTime) -> bool {
-    if now - g.created_date_time < REPLICATION_WINDOW && g.team_replication_misses < misses {
-        g.team_replication_misses += 1;
-        true
-    } else {
-        false
-    }
-}
-
 fn create_team(app: &App, ctx: &Ctx, body: &[u8]) -> GraphResult {
     let body = json_object(body)?;
     template_of(&body)?;
@@ -1112,13 +838,13 @@ fn create_from_group(app: &App, ctx: &Ctx, body: &Map<String, Value>, bind: &Val
     let tuning = app.tuning();
     app.store
         .mutate(|t| {
-            let Some(i) = find_group(t, &gid) else {
+            let Some(i) = t.find_group(&gid) else {
                 return Ok(Err(not_replicated(&gid)));
             };
-            if replication_miss(&mut t.groups[i], tuning.team_replication_misses, ctx.now) {
+            if t.groups[i].replication_miss(tuning.team_replication_misses, ctx.now) {
                 return Ok(Err(not_replicated(&t.groups[i].id)));
             }
-            if let Err(e) = check_teamable(t, &t.groups[i]) {
+            if let Err(e) = t.check_teamable(&t.groups[i]) {
                 return Ok(Err(e));
             }
             let gid = t.groups[i].id.clone();
@@ -1174,7 +900,7 @@ fn create_with_group(app: &App, ctx: &Ctx, body: &Map<String, Value>) -> GraphRe
                 plain.push(uid);
             }
         }
-        let nick = unique_nickname(t, &name);
+        let nick = t.unique_nickname(&name);
         let mut props = Map::new();
         props.insert("displayName".into(), json!(name));
         props.insert("mailNickname".into(), json!(nick));
@@ -1182,42 +908,11 @@ fn create_with_group(app: &App, ctx: &Ctx, body: &Map<String, Value>) -> GraphRe
         props.insert("mailEnabled".into(), json!(true));
         props.insert("securityEnabled".into(), json!(false));
         props.insert("visibility".into(), json!(visibility));
-        let i = insert_group(t, ctx.now, props, owners, plain)?;
+        let i = t.insert_group(ctx.now, props, owners, plain)?;
         let gid = t.groups[i].id.clone();
         let op = start_team(t, i, extras, ctx.now, Some(tuning.team_provisioning_polls))?;
         Ok(accepted(&gid, op.as_deref().unwrap_or_default(), true))
     })
-}
-
-/// A mail alias from a display name: its ASCII letters and digits, made unique.
-fn unique_nickname(t: &Tenant, name: &str) -> String {
-    let mut base: String = name
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(56)
-        .collect();
-    if base.is_empty() {
-        base = "team".into();
-    }
-    let taken = |n: &str| {
-        t.groups.iter().chain(t.deleted_groups.iter()).any(|g| {
-            g.prop_str("mailNickname")
-                .is_some_and(|m| m.eq_ignore_ascii_case(n))
-        }) || t.users.iter().any(|u| {
-            u.prop_str("mailNickname")
-                .is_some_and(|m| m.eq_ignore_ascii_case(n))
-        })
-    };
-    let mut nick = base.clone();
-    while taken(&nick) || !valid_nickname(&nick) {
-        nick = format!("{base}{:04x}", rand_u16());
-    }
-    nick
-}
-
-fn rand_u16() -> u16 {
-    let b = uuid::Uuid::new_v4();
-    u16::from_le_bytes([b.as_bytes()[0], b.as_bytes()[1]])
 }
 
 /// `PUT /groups/{id}/team`: the older, synchronous creation (201 with the team).
@@ -1231,13 +926,13 @@ fn put_team(app: &App, ctx: &Ctx, gid: &str, body: &[u8]) -> GraphResult {
     let tuning = app.tuning();
     app.store
         .mutate(|t| {
-            let Some(i) = find_group(t, gid) else {
+            let Some(i) = t.find_group(gid) else {
                 return Ok(Err(GraphError::not_found(gid)));
             };
-            if replication_miss(&mut t.groups[i], tuning.team_replication_misses, ctx.now) {
+            if t.groups[i].replication_miss(tuning.team_replication_misses, ctx.now) {
                 return Ok(Err(not_replicated(&t.groups[i].id)));
             }
-            if let Err(e) = check_teamable(t, &t.groups[i]) {
+            if let Err(e) = t.check_teamable(&t.groups[i]) {
                 return Ok(Err(e));
             }
             start_team(t, i, extras, ctx.now, None)?;
@@ -1259,7 +954,7 @@ fn get_team(app: &App, ctx: &Ctx, id: &str, q: &Query) -> GraphResult {
     check_guid(id)?;
     // A team being provisioned (or with a pending archive/unarchive) moves on one step per GET.
     let pending = app.store.read(|t| {
-        find_group(t, id).is_some_and(|i| {
+        t.find_group(id).is_some_and(|i| {
             t.groups[i]
                 .team
                 .as_ref()
@@ -1268,18 +963,18 @@ fn get_team(app: &App, ctx: &Ctx, id: &str, q: &Query) -> GraphResult {
     });
     if pending {
         app.store.mutate(|t| {
-            if let Some(i) = find_group(t, id)
+            if let Some(i) = t.find_group(id)
                 && let Some(team) = t.groups[i].team.as_mut()
             {
                 for op in 0..team.operations.len() {
-                    poll(team, op, ctx.now);
+                    team.poll(op, ctx.now);
                 }
             }
             Ok(())
         })?;
     }
     app.store.read(|t| {
-        let i = team_group(t, id)?;
+        let i = t.team_group(id)?;
         let g = &t.groups[i];
         let team = g.team.as_ref().expect("team_group");
         let full = team_json(app, t, g, team, true);
@@ -1354,7 +1049,7 @@ fn list_teams(app: &App, q: &Query) -> GraphResult {
             .map(|s| format!("({})", s.join(",")))
             .unwrap_or_default()
     );
-    super::groups::paged(app, q, "teams", context, items)
+    page(&app.graph_root(), q, "teams", context, items)
 }
 
 fn patch_team(app: &App, id: &str, body: &[u8]) -> GraphResult {
@@ -1410,7 +1105,7 @@ fn patch_team(app: &App, id: &str, body: &[u8]) -> GraphResult {
         }
     }
     app.store.mutate(|t| {
-        let i = team_group(t, id)?;
+        let i = t.team_group(id)?;
         if t.groups[i].team.as_ref().is_some_and(|tm| tm.is_archived) {
             return Err(archived(id));
         }
@@ -1421,7 +1116,7 @@ fn patch_team(app: &App, id: &str, body: &[u8]) -> GraphResult {
                 t.groups[i].props.insert(k.to_string(), v);
             }
         }
-        apply_settings(team_mut(t, i), settings);
+        apply_settings(t.team_mut(i), settings);
         Ok(Reply::no_content())
     })
 }
@@ -1446,7 +1141,7 @@ fn archive(app: &App, ctx: &Ctx, id: &str, body: &[u8], archive: bool) -> GraphR
     }
     let polls = app.tuning().team_provisioning_polls;
     app.store.mutate(|t| {
-        let i = team_group(t, id)?;
+        let i = t.team_group(id)?;
         if !t.groups[i].owners.iter().any(|o| t.find_user(o).is_some()) {
             return Err(bad(format!(
                 "Team {id} has no owner: a team must have an owner to be archived or unarchived."
@@ -1459,7 +1154,7 @@ fn archive(app: &App, ctx: &Ctx, id: &str, body: &[u8], archive: bool) -> GraphR
         };
         let op = new_operation(kind, ctx.now, polls);
         let op_id = op.id.clone();
-        team_mut(t, i).operations.push(op);
+        t.team_mut(i).operations.push(op);
         let gid = t.groups[i].id.clone();
         Ok(accepted(&gid, &op_id, false))
     })
@@ -1468,7 +1163,8 @@ fn archive(app: &App, ctx: &Ctx, id: &str, body: &[u8], archive: bool) -> GraphR
 fn get_operation(app: &App, ctx: &Ctx, id: &str, op_id: &str) -> GraphResult {
     check_guid(id)?;
     app.store.mutate(|t| {
-        let i = find_group(t, id)
+        let i = t
+            .find_group(id)
             .filter(|&i| t.groups[i].team.is_some())
             .ok_or_else(|| no_team(id))?;
         let gid = t.groups[i].id.clone();
@@ -1484,7 +1180,7 @@ fn get_operation(app: &App, ctx: &Ctx, id: &str, op_id: &str) -> GraphResult {
                     format!("Operation {op_id} was not found for team {gid}."),
                 )
             })?;
-        poll(team, op, ctx.now);
+        team.poll(op, ctx.now);
         Ok(Reply::ok(operation_json(app, &gid, &team.operations[op])))
     })
 }
@@ -1492,7 +1188,8 @@ fn get_operation(app: &App, ctx: &Ctx, id: &str, op_id: &str) -> GraphResult {
 fn list_operations(app: &App, id: &str) -> GraphResult {
     check_guid(id)?;
     app.store.read(|t| {
-        let i = find_group(t, id)
+        let i = t
+            .find_group(id)
             .filter(|&i| t.groups[i].team.is_some())
             .ok_or_else(|| no_team(id))?;
         let g = &t.groups[i];
@@ -1518,19 +1215,6 @@ fn list_operations(app: &App, id: &str) -> GraphResult {
 // ---------------------------------------------------------------------------------------------
 // Channels.
 
-fn channel_index(team: &Team, cid: &str) -> Result<usize, GraphError> {
-    team.channels
-        .iter()
-        .position(|c| c.id == cid)
-        .ok_or_else(|| {
-            teams_error(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                format!("Channel {cid} was not found in the team."),
-            )
-        })
-}
-
 fn list_channels(app: &App, id: &str, q: &Query) -> GraphResult {
     q.only(&["select", "filter"])?;
     let select = parse_select(q, CHANNEL_PROPERTIES, "microsoft.graph.channel")?;
@@ -1544,7 +1228,7 @@ fn list_channels(app: &App, id: &str, q: &Query) -> GraphResult {
         None => Vec::new(),
     };
     app.store.read(|t| {
-        let i = team_group(t, id)?;
+        let i = t.team_group(id)?;
         let g = &t.groups[i];
         let team = g.team.as_ref().expect("team_group");
         let value: Vec<Value> = team
@@ -1566,13 +1250,13 @@ fn get_channel(app: &App, id: &str, cid: &str, q: &Query) -> GraphResult {
     q.only(&["select"])?;
     let select = parse_select(q, CHANNEL_PROPERTIES, "microsoft.graph.channel")?;
     app.store.read(|t| {
-        let i = team_group(t, id)?;
+        let i = t.team_group(id)?;
         let g = &t.groups[i];
         let team = g.team.as_ref().expect("team_group");
         let c = if is(cid, "primaryChannel") {
             &team.channels[0]
         } else {
-            &team.channels[channel_index(team, cid)?]
+            &team.channels[team.channel_index(cid)?]
         };
         Ok(Reply::ok(Value::Object(project(
             channel_json(app, t, &g.id, c, true),
@@ -1584,7 +1268,7 @@ fn get_channel(app: &App, id: &str, cid: &str, q: &Query) -> GraphResult {
 fn create_channel(app: &App, ctx: &Ctx, id: &str, body: &[u8]) -> GraphResult {
     let input = parse_channel(&json_object(body)?)?;
     app.store.mutate(|t| {
-        let i = team_group(t, id)?;
+        let i = t.team_group(id)?;
         let g = &t.groups[i];
         let team = g.team.as_ref().expect("team_group");
         if team.is_archived {
@@ -1592,7 +1276,7 @@ fn create_channel(app: &App, ctx: &Ctx, id: &str, body: &[u8]) -> GraphResult {
         }
         let channel = build_channel(t, g, team, input, ctx.now)?;
         let body = channel_json(app, t, &g.id, &channel, true);
-        team_mut(t, i).channels.push(channel);
+        t.team_mut(i).channels.push(channel);
         Ok(Reply::json(StatusCode::CREATED, Value::Object(body)))
     })
 }
@@ -1621,17 +1305,17 @@ fn patch_channel(app: &App, id: &str, cid: &str, body: &[u8]) -> GraphResult {
         }
     }
     app.store.mutate(|t| {
-        let i = team_group(t, id)?;
-        let team = team_mut(t, i);
+        let i = t.team_group(id)?;
+        let team = t.team_mut(i);
         if team.is_archived {
             return Err(archived(id));
         }
-        let c = channel_index(team, cid)?;
+        let c = team.channel_index(cid)?;
         if let Some(n) = name {
             if c == 0 && n != team.channels[0].display_name {
                 return Err(bad("The General channel can't be renamed."));
             }
-            check_unique_channel(team, &n, Some(cid))?;
+            team.check_unique_channel(&n, Some(cid))?;
             team.channels[c].display_name = n;
         }
         if let Some(d) = description {
@@ -1643,12 +1327,12 @@ fn patch_channel(app: &App, id: &str, cid: &str, body: &[u8]) -> GraphResult {
 
 fn delete_channel(app: &App, id: &str, cid: &str) -> GraphResult {
     app.store.mutate(|t| {
-        let i = team_group(t, id)?;
-        let team = team_mut(t, i);
+        let i = t.team_group(id)?;
+        let team = t.team_mut(i);
         if team.is_archived {
             return Err(archived(id));
         }
-        let c = channel_index(team, cid)?;
+        let c = team.channel_index(cid)?;
         if c == 0 {
             return Err(bad("The General channel can't be deleted."));
         }
@@ -1659,14 +1343,14 @@ fn delete_channel(app: &App, id: &str, cid: &str) -> GraphResult {
 
 fn list_channel_members(app: &App, id: &str, cid: &str) -> GraphResult {
     app.store.read(|t| {
-        let i = team_group(t, id)?;
+        let i = t.team_group(id)?;
         let g = &t.groups[i];
         let team = g.team.as_ref().expect("team_group");
-        let c = &team.channels[channel_index(team, cid)?];
+        let c = &team.channels[team.channel_index(cid)?];
         let value: Vec<Value> = if c.membership_type == "standard" {
-            g.people(t)
+            t.people(g)
                 .iter()
-                .map(|uid| member_json(t, &c.id, uid, &team_roles(g, uid), None))
+                .map(|uid| member_json(t, &c.id, uid, &g.team_roles(uid), None))
                 .collect()
         } else {
             c.members
@@ -1686,7 +1370,7 @@ fn list_channel_members(app: &App, id: &str, cid: &str) -> GraphResult {
 fn add_channel_member(app: &App, id: &str, cid: &str, body: &[u8]) -> GraphResult {
     let input = parse_member(&Value::Object(json_object(body)?))?;
     app.store.mutate(|t| {
-        let i = team_group(t, id)?;
+        let i = t.team_group(id)?;
         let uid = resolve_member(t, &input)?;
         let g = &t.groups[i];
         if !g.is_owner(&uid) && !g.is_member(&uid) {
@@ -1695,8 +1379,8 @@ fn add_channel_member(app: &App, id: &str, cid: &str, body: &[u8]) -> GraphResul
             )));
         }
         let gid = g.id.clone();
-        let team = team_mut(t, i);
-        let c = channel_index(team, cid)?;
+        let team = t.team_mut(i);
+        let c = team.channel_index(cid)?;
         let channel = &mut team.channels[c];
         if channel.membership_type == "standard" {
             return Err(bad(
@@ -1750,12 +1434,12 @@ fn list_members(app: &App, id: &str, q: &Query) -> GraphResult {
     };
     let top = q.get("top").and_then(|v| v.trim().parse::<usize>().ok());
     app.store.read(|t| {
-        let i = team_group(t, id)?;
+        let i = t.team_group(id)?;
         let g = &t.groups[i];
-        let value: Vec<Value> = g
-            .people(t)
+        let value: Vec<Value> = t
+            .people(g)
             .iter()
-            .map(|uid| member_json(t, &g.id, uid, &team_roles(g, uid), None))
+            .map(|uid| member_json(t, &g.id, uid, &g.team_roles(uid), None))
             .filter(|v| matches(&clauses, v))
             .take(top.unwrap_or(usize::MAX))
             .collect();
@@ -1782,27 +1466,17 @@ fn member_of_team(t: &Tenant, i: usize, mid: &str) -> Result<String, GraphError>
 
 fn get_member(app: &App, id: &str, mid: &str) -> GraphResult {
     app.store.read(|t| {
-        let i = team_group(t, id)?;
+        let i = t.team_group(id)?;
         let uid = member_of_team(t, i, mid)?;
         let g = &t.groups[i];
         Ok(Reply::ok(member_json(
             t,
             &g.id,
             &uid,
-            &team_roles(g, &uid),
+            &g.team_roles(&uid),
             Some(member_context(app, &g.id)),
         )))
     })
-}
-
-/// Makes `uid` a member (and, if `owner`, an owner) of the group behind the team.
-fn enrol(g: &mut Group, uid: &str, owner: bool) {
-    if !g.is_member(uid) {
-        g.members.push(uid.to_string());
-    }
-    if owner && !g.is_owner(uid) {
-        g.owners.push(uid.to_string());
-    }
 }
 
 /// `POST /teams/{id}/members`. Adding someone who already is a member answers 201 with the
@@ -1810,9 +1484,9 @@ fn enrol(g: &mut Group, uid: &str, owner: bool) {
 fn add_member(app: &App, id: &str, body: &[u8]) -> GraphResult {
     let input = parse_member(&Value::Object(json_object(body)?))?;
     app.store.mutate(|t| {
-        let i = team_group(t, id)?;
+        let i = t.team_group(id)?;
         let uid = resolve_member(t, &input)?;
-        enrol(&mut t.groups[i], &uid, input.owner);
+        t.groups[i].enrol(&uid, input.owner);
         let g = &t.groups[i];
         Ok(Reply::json(
             StatusCode::CREATED,
@@ -1820,7 +1494,7 @@ fn add_member(app: &App, id: &str, body: &[u8]) -> GraphResult {
                 t,
                 &g.id,
                 &uid,
-                &team_roles(g, &uid),
+                &g.team_roles(&uid),
                 Some(member_context(app, &g.id)),
             ),
         ))
@@ -1855,13 +1529,13 @@ fn patch_member(app: &App, id: &str, mid: &str, body: &[u8]) -> GraphResult {
         }
     }
     app.store.mutate(|t| {
-        let i = team_group(t, id)?;
+        let i = t.team_group(id)?;
         let uid = member_of_team(t, i, mid)?;
         let g = &mut t.groups[i];
         match owner {
-            Some(true) => enrol(g, &uid, true),
+            Some(true) => g.enrol(&uid, true),
             Some(false) => {
-                enrol(g, &uid, false);
+                g.enrol(&uid, false);
                 g.owners.retain(|o| !o.eq_ignore_ascii_case(&uid));
             }
             None => {}
@@ -1871,7 +1545,7 @@ fn patch_member(app: &App, id: &str, mid: &str, body: &[u8]) -> GraphResult {
             t,
             &g.id,
             &uid,
-            &team_roles(g, &uid),
+            &g.team_roles(&uid),
             Some(member_context(app, &g.id)),
         )))
     })
@@ -1879,16 +1553,9 @@ fn patch_member(app: &App, id: &str, mid: &str, body: &[u8]) -> GraphResult {
 
 fn remove_member(app: &App, id: &str, mid: &str) -> GraphResult {
     app.store.mutate(|t| {
-        let i = team_group(t, id)?;
+        let i = t.team_group(id)?;
         let uid = member_of_team(t, i, mid)?;
-        let g = &mut t.groups[i];
-        g.owners.retain(|o| !o.eq_ignore_ascii_case(&uid));
-        g.members.retain(|o| !o.eq_ignore_ascii_case(&uid));
-        if let Some(team) = g.team.as_mut() {
-            for c in &mut team.channels {
-                c.members.retain(|m| !m.user_id.eq_ignore_ascii_case(&uid));
-            }
-        }
+        t.groups[i].remove_person(&uid);
         Ok(Reply::no_content())
     })
 }

@@ -7,10 +7,10 @@ use http::Method;
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::errors::{Ctx, ReplyBody};
+use crate::auth::Claims;
 use crate::graph::{Query, batch, route};
-use crate::state::Store;
-use crate::token::Claims;
+use crate::tenant::Store;
+use crate::web::{Ctx, ReplyBody};
 use crate::{AppRegistration, Tuning};
 
 const TENANT: &str = "11111111-2222-3333-4444-555555555555";
@@ -84,7 +84,7 @@ impl Tenant {
             Some((p, q)) => (p, Some(q)),
             None => (path, None),
         };
-        let segs = crate::server::decode_path(p).unwrap();
+        let segs = crate::web::path::decode_path(p).unwrap();
         let ctx = Ctx::new(None);
         let bytes = body
             .map(|b| serde_json::to_vec(&b).unwrap())
@@ -1025,7 +1025,13 @@ fn batch_runs_team_steps() {
         {"id": "1", "method": "POST", "url": "/teams", "headers": {"Content-Type": "application/json"}, "body": team_body(&gid)},
         {"id": "2", "method": "GET", "url": format!("/groups('{gid}')"), "dependsOn": ["1"]}
     ]});
-    let reply = batch::handle(&t.app, &t.claims, &serde_json::to_vec(&body).unwrap()).unwrap();
+    let reply = batch::handle(
+        &t.app,
+        &t.claims,
+        &serde_json::to_vec(&body).unwrap(),
+        route,
+    )
+    .unwrap();
     let ReplyBody::Json(v) = reply.body else {
         panic!("json")
     };
@@ -1045,55 +1051,14 @@ fn state_persists_groups_and_teams() {
     let (gid, _) = t.team("kept");
     let store = Store::open(&t.dir, false, TENANT).unwrap();
     store.read(|tenant| {
-        let g = &tenant.groups[crate::graph::groups::find_group(tenant, &gid).unwrap()];
+        let g = &tenant.groups[tenant.find_group(&gid).unwrap()];
         assert!(g.has_team());
         assert_eq!(g.team.as_ref().unwrap().channels[0].display_name, "General");
     });
     // A tenant.json written before groups existed still loads.
-    let mut old = serde_json::to_value(crate::state::Tenant::seed(TENANT)).unwrap();
+    let mut old = serde_json::to_value(crate::tenant::Tenant::seed(TENANT)).unwrap();
     old.as_object_mut().unwrap().remove("groups");
     old.as_object_mut().unwrap().remove("deletedGroups");
-    let loaded: crate::state::Tenant = serde_json::from_value(old).unwrap();
+    let loaded: crate::tenant::Tenant = serde_json::from_value(old).unwrap();
     assert!(loaded.groups.is_empty() && loaded.deleted_groups.is_empty());
-}
-
-#[test]
-fn reference_and_key_parsing() {
-    use crate::graph::groups::bound_key;
-    let users = &["users", "directoryObjects"];
-    let cases = [
-        ("https://graph.microsoft.com/v1.0/users/abc", Some("abc")),
-        ("https://graph.microsoft.com/v1.0/users('abc')", Some("abc")),
-        (
-            "https://graph.microsoft.com/beta/directoryObjects/abc",
-            Some("abc"),
-        ),
-        (
-            "https://graph.microsoft.com/v1.0/users('o''neil@x.com')",
-            Some("o'neil@x.com"),
-        ),
-        ("users/abc", Some("abc")),
-        ("https://graph.microsoft.com/v1.0/groups/abc", None),
-        ("https://graph.microsoft.com/v1.0/users/abc/manager", None),
-        ("https://example.com/abc", None),
-    ];
-    for (url, want) in cases {
-        assert_eq!(bound_key(url, users).as_deref(), want, "{url}");
-    }
-    assert_eq!(
-        bound_key(
-            "https://graph.microsoft.com/v1.0/teamsTemplates('standard')",
-            &["teamsTemplates"]
-        )
-        .as_deref(),
-        Some("standard")
-    );
-    let segs: Vec<String> = ["teams('a')", "operations('b')"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    assert_eq!(
-        crate::graph::groups::normalize(&segs),
-        vec!["teams", "a", "operations", "b"]
-    );
 }

@@ -1,6 +1,6 @@
 //! `admin/exchange/tracing/messageTraces` (v1.0, application permission
 //! ExchangeMessageTrace.Read.All) and its `getDetailsByRecipient(recipientAddress='…')`, over the
-//! records `exchange::trace` generates from the outbox.
+//! records `tenant::trace` generates from the outbox.
 //!
 //! As documented: `$filter` on `receivedDateTime` (`ge` and `le`, both bounds, at most 10 days
 //! apart, the start at most 90 days back, the end not after now; the last 48 hours without
@@ -15,15 +15,15 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::{Query, is, not_found_segment};
+use super::odata::{is, method_not_allowed, not_found_segment};
+use super::permissions::require;
 use crate::app::App;
-use crate::errors::{Ctx, GraphError, GraphResult, Reply, rfc3339};
-use crate::exchange::params::parse_date;
-use crate::exchange::trace::{
-    HISTORY, QUERIES_PER_WINDOW, TraceRecord, check_range, events, records,
+use crate::auth::Claims;
+use crate::tenant::trace::{
+    HISTORY, QUERIES_PER_WINDOW, RangeError, TraceRecord, check_range, events,
 };
-use crate::server::method_not_allowed;
-use crate::token::Claims;
+use crate::web::time::{parse_date, rfc3339};
+use crate::web::{Ctx, GraphError, GraphResult, Query, Reply};
 
 const READ: &[&str] = &["ExchangeMessageTrace.Read.All"];
 const DEFAULT_TOP: usize = 1000;
@@ -50,7 +50,7 @@ pub(super) fn route(
         [_, ex, tr, mt] if is(ex, "exchange") && is(tr, "tracing") && is(mt, "messageTraces") => {
             match *m {
                 Method::GET => {
-                    super::require(claims, READ)?;
+                    require(claims, READ)?;
                     list(app, ctx, q)
                 }
                 _ => Err(method_not_allowed()),
@@ -64,7 +64,7 @@ pub(super) fn route(
             };
             match *m {
                 Method::GET => {
-                    super::require(claims, READ)?;
+                    require(claims, READ)?;
                     details(app, ctx, id, &recipient)
                 }
                 _ => Err(method_not_allowed()),
@@ -376,19 +376,15 @@ fn list(app: &App, ctx: &Ctx, q: &Query) -> GraphResult {
             rfc3339(now)
         )));
     }
-    let (start, end) = check_range(starts.first().copied(), ends.first().copied(), now).map_err(|why| {
-        if why.contains("90 days") {
-            bad(format!(
-                "The start of the receivedDateTime range must not be more than 90 days before the current date; the earliest allowed now is {}.",
-                rfc3339(now - HISTORY)
-            ))
-        } else if why.contains("10 days") {
-            bad("The receivedDateTime range must not exceed 10 days. Query the period in parts of 10 days or less.")
-        } else {
-            bad(why)
-        }
+    let (start, end) = check_range(starts.first().copied(), ends.first().copied(), now).map_err(|why| match why {
+        RangeError::TooOld { .. } => bad(format!(
+            "The start of the receivedDateTime range must not be more than 90 days before the current date; the earliest allowed now is {}.",
+            rfc3339(now - HISTORY)
+        )),
+        RangeError::TooWide { .. } => bad("The receivedDateTime range must not exceed 10 days. Query the period in parts of 10 days or less."),
+        other => bad(other.to_string()),
     })?;
-    if let Err(wait) = app.exchange.graph_trace_queries.admit(now) {
+    if let Err(wait) = app.graph_trace_queries.admit(now) {
         let mut e = GraphError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "TooManyRequests",
@@ -401,7 +397,7 @@ fn list(app: &App, ctx: &Ctx, q: &Query) -> GraphResult {
     }
     let skip = q.get("skiptoken");
     let mut matching = Vec::new();
-    for r in records(app, now) {
+    for r in app.trace_records(now) {
         if r.received < start || r.received > end || !clauses.iter().all(|c| matches(c, &r)) {
             continue;
         }
@@ -437,7 +433,7 @@ fn list(app: &App, ctx: &Ctx, q: &Query) -> GraphResult {
 }
 
 fn details(app: &App, ctx: &Ctx, id: &str, recipient: &str) -> GraphResult {
-    let all = records(app, ctx.now);
+    let all = app.trace_records(ctx.now);
     let of_message: Vec<&TraceRecord> = all
         .iter()
         .filter(|r| r.message_trace_id.eq_ignore_ascii_case(id))
@@ -514,9 +510,9 @@ mod kit_tests {
     use http::Method;
     use time::{Duration, OffsetDateTime};
 
-    use crate::errors::rfc3339;
+    use crate::auth::Claims;
     use crate::testkit::kit;
-    use crate::token::Claims;
+    use crate::web::time::rfc3339;
 
     const ADMIN: &str = "admin@libertygoldsilver.com";
     const LIST: &str = "/admin/exchange/tracing/messageTraces";

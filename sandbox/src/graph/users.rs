@@ -6,11 +6,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::json_object;
-use super::query::{Query, matches, parse_filter};
+use super::odata::json_object;
 use crate::app::App;
-use crate::errors::{Ctx, GraphError, GraphResult, Reply, rfc3339};
-use crate::state::{Tenant, User};
+use crate::tenant::{Tenant, User};
+use crate::web::query::{Query, matches, parse_filter};
+use crate::web::time::rfc3339;
+use crate::web::{Ctx, GraphError, GraphResult, Reply};
 
 /// What Graph returns when no `$select` is given.
 const DEFAULT_SELECT: &[&str] = &[
