@@ -22,6 +22,7 @@ use crate::auth::Claims;
 use crate::tenant::trace::{
     HISTORY, QUERIES_PER_WINDOW, RangeError, TraceRecord, check_range, events,
 };
+use crate::web::paging;
 use crate::web::time::{parse_date, rfc3339};
 use crate::web::{Ctx, GraphError, GraphResult, Query, Reply};
 
@@ -329,19 +330,11 @@ fn list(app: &App, ctx: &Ctx, q: &Query) -> GraphResult {
         Some(f) => parse_filter(f)?,
         None => Vec::new(),
     };
-    let top = match q.get("top") {
-        Some(t) => t
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_TOP).contains(n))
-            .ok_or_else(|| {
-                bad(format!(
-                    "Invalid $top value '{t}': $top must be between 1 and {MAX_TOP}."
-                ))
-            })?,
-        None => DEFAULT_TOP,
-    };
+    let top = paging::top(q, DEFAULT_TOP, MAX_TOP, |t| {
+        bad(format!(
+            "Invalid $top value '{t}': $top must be between 1 and {MAX_TOP}."
+        ))
+    })?;
     let starts: Vec<OffsetDateTime> = clauses
         .iter()
         .filter_map(|c| match c {
@@ -415,18 +408,11 @@ fn list(app: &App, ctx: &Ctx, q: &Query) -> GraphResult {
         "value": matching.iter().map(record_json).collect::<Vec<_>>(),
     });
     if more && let Some(last) = matching.last() {
-        let mut next = url::form_urlencoded::Serializer::new(String::new());
-        if let Some(f) = q.get("filter") {
-            next.append_pair("$filter", f);
-        }
-        if let Some(t) = q.get("top") {
-            next.append_pair("$top", t);
-        }
-        next.append_pair("$skiptoken", &cursor(last));
-        body["@odata.nextLink"] = json!(format!(
-            "{}admin/exchange/tracing/messageTraces?{}",
-            app.graph_root(),
-            next.finish()
+        body["@odata.nextLink"] = json!(paging::next_link(
+            &app.graph_root(),
+            "admin/exchange/tracing/messageTraces",
+            q,
+            &cursor(last)
         ));
     }
     Ok(Reply::ok(body))
