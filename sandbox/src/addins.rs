@@ -5,10 +5,11 @@
 //! hostile manifests), `DELETE` removes one.
 
 use http::{HeaderMap, Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::tenant::addins::Entry;
+use crate::web::router::{Lookup, Route, Verb, find};
 
 /// A raw (non-JSON) response of the catalogue.
 pub(crate) struct Raw {
@@ -25,7 +26,26 @@ fn json_raw(status: StatusCode, v: serde_json::Value) -> Raw {
     }
 }
 
-/// `/_sandbox/addins[/{name}]`.
+/// What a route's handler is given.
+struct Req<'a> {
+    app: &'a App,
+    headers: &'a HeaderMap,
+    body: &'a [u8],
+    name: &'a str,
+}
+
+type Handler = fn(&Req) -> Raw;
+
+/// The catalogue's routes (below `/_sandbox/addins`).
+static ROUTES: &[Route<(), Handler>] = &[
+    Route::new(Verb::Get, "", (), list),
+    Route::new(Verb::Get, "{name}", (), get),
+    Route::new(Verb::Post, "{name}", (), put),
+    Route::new(Verb::Put, "{name}", (), put),
+    Route::new(Verb::Delete, "{name}", (), remove),
+];
+
+/// Entry for `/_sandbox/addins[/{name}]`.
 pub(crate) fn handle(
     app: &App,
     method: &Method,
@@ -33,70 +53,88 @@ pub(crate) fn handle(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Raw {
-    let describe = |name: &str, e: &Entry| {
-        json!({
-            "name": name,
-            "url": app.addin_url(name),
-            "contentType": e.content_type,
-            "size": e.body.len(),
-        })
-    };
-    match (method.clone(), rest) {
-        (Method::GET, []) => {
-            let list: Vec<_> = app
-                .addins
-                .names()
-                .iter()
-                .map(|(n, e)| describe(n, e))
-                .collect();
-            json_raw(StatusCode::OK, json!(list))
-        }
-        (Method::GET, [name]) => match app.addins.get(name) {
-            Some(e) => Raw {
-                status: StatusCode::OK,
-                content_type: e.content_type,
-                body: e.body,
-            },
-            None => json_raw(
-                StatusCode::NOT_FOUND,
-                json!({"error": format!("no add-in manifest named '{name}'")}),
-            ),
-        },
-        (Method::POST | Method::PUT, [name]) => {
-            let content_type = headers
-                .get(http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("application/octet-stream")
-                .to_string();
-            let entry = Entry {
-                content_type,
-                body: body.to_vec(),
-            };
-            let out = describe(name, &entry);
-            app.addins.put(name, entry);
-            json_raw(StatusCode::CREATED, out)
-        }
-        (Method::DELETE, [name]) => {
-            if app.addins.remove(name) {
-                Raw {
-                    status: StatusCode::NO_CONTENT,
-                    content_type: String::new(),
-                    body: Vec::new(),
-                }
-            } else {
-                json_raw(
-                    StatusCode::NOT_FOUND,
-                    json!({"error": format!("no add-in manifest named '{name}'")}),
-                )
-            }
-        }
-        (_, [] | [_]) => json_raw(
+    let segs: Vec<&str> = rest.iter().map(String::as_str).collect();
+    match find(ROUTES, method, &segs) {
+        Lookup::Route(route, params) => (route.handler)(&Req {
+            app,
+            headers,
+            body,
+            name: params.get("name"),
+        }),
+        Lookup::MethodNotAllowed => json_raw(
             StatusCode::METHOD_NOT_ALLOWED,
             json!({"error": "method not allowed"}),
         ),
-        _ => json_raw(
+        Lookup::NotFound { .. } => json_raw(
             StatusCode::NOT_FOUND,
             json!({"error": "no such control endpoint"}),
         ),
+    }
+}
+
+fn describe(app: &App, name: &str, e: &Entry) -> Value {
+    json!({
+        "name": name,
+        "url": app.addin_url(name),
+        "contentType": e.content_type,
+        "size": e.body.len(),
+    })
+}
+
+fn not_found(name: &str) -> Raw {
+    json_raw(
+        StatusCode::NOT_FOUND,
+        json!({"error": format!("no add-in manifest named '{name}'")}),
+    )
+}
+
+fn list(r: &Req) -> Raw {
+    let list: Vec<_> = r
+        .app
+        .addins
+        .names()
+        .iter()
+        .map(|(n, e)| describe(r.app, n, e))
+        .collect();
+    json_raw(StatusCode::OK, json!(list))
+}
+
+fn get(r: &Req) -> Raw {
+    match r.app.addins.get(r.name) {
+        Some(e) => Raw {
+            status: StatusCode::OK,
+            content_type: e.content_type,
+            body: e.body,
+        },
+        None => not_found(r.name),
+    }
+}
+
+/// Adds (or replaces) a manifest with the request's body and `Content-Type`.
+fn put(r: &Req) -> Raw {
+    let content_type = r
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let entry = Entry {
+        content_type,
+        body: r.body.to_vec(),
+    };
+    let out = describe(r.app, r.name, &entry);
+    r.app.addins.put(r.name, entry);
+    json_raw(StatusCode::CREATED, out)
+}
+
+fn remove(r: &Req) -> Raw {
+    if r.app.addins.remove(r.name) {
+        Raw {
+            status: StatusCode::NO_CONTENT,
+            content_type: String::new(),
+            body: Vec::new(),
+        }
+    } else {
+        not_found(r.name)
     }
 }

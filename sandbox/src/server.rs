@@ -61,29 +61,30 @@ pub(crate) async fn serve(
     while conns.join_next().await.is_some() {}
 }
 
-/// Which part of the sandbox a path belongs to.
-enum Route<'a> {
+/// Which face of the sandbox a path belongs to (each routes the rest through its own table).
+enum Face<'a> {
+    /// The add-in manifest catalogue, `/_sandbox/addins/…`.
+    Addins(&'a [String]),
+    /// The control API, `/_sandbox/…`.
     Control(&'a [String]),
-    Token { tenant: &'a str },
-    OpenIdConfig { tenant: &'a str },
+    /// The token endpoint and OpenID configuration, `/{tenant}/…`.
+    Token(&'a [String]),
     Graph(&'a [String]),
     Exchange(&'a [String]),
     BadVersion(&'a str),
 }
 
-fn classify(segments: &[String]) -> Route<'_> {
+fn classify(segments: &[String]) -> Face<'_> {
     match segments {
-        [first, rest @ ..] if first == "_sandbox" => Route::Control(rest),
-        [first, rest @ ..] if first.eq_ignore_ascii_case("v1.0") => Route::Graph(rest),
-        [first, rest @ ..] if first.eq_ignore_ascii_case("adminapi") => Route::Exchange(rest),
-        [tenant, a, b, c] if a == "oauth2" && b == "v2.0" && c == "token" => {
-            Route::Token { tenant }
+        [first, second, rest @ ..] if first == "_sandbox" && second == "addins" => {
+            Face::Addins(rest)
         }
-        [tenant, a, b, c] if a == "v2.0" && b == ".well-known" && c == "openid-configuration" => {
-            Route::OpenIdConfig { tenant }
-        }
-        [first, ..] => Route::BadVersion(first),
-        [] => Route::BadVersion(""),
+        [first, rest @ ..] if first == "_sandbox" => Face::Control(rest),
+        [first, rest @ ..] if first.eq_ignore_ascii_case("v1.0") => Face::Graph(rest),
+        [first, rest @ ..] if first.eq_ignore_ascii_case("adminapi") => Face::Exchange(rest),
+        _ if crate::token::serves(segments) => Face::Token(segments),
+        [first, ..] => Face::BadVersion(first),
+        [] => Face::BadVersion(""),
     }
 }
 
@@ -121,10 +122,8 @@ async fn handle(
     let method = parts.method.clone();
     let path = format!("/{}", segments.join("/"));
 
-    let route = classify(&segments);
-    if let Route::Control([first, rest @ ..]) = route
-        && first == "addins"
-    {
+    let face = classify(&segments);
+    if let Face::Addins(rest) = face {
         let raw = crate::addins::handle(&app, &method, rest, &parts.headers, &body);
         let mut response = Response::new(Full::new(Bytes::from(raw.body)));
         *response.status_mut() = raw.status;
@@ -138,14 +137,14 @@ async fn handle(
         }
         return Ok(response);
     }
-    if let Route::Control(rest) = route {
+    if let Face::Control(rest) = face {
         let reply =
             crate::control::handle(&app, &method, rest, &body, &crate::exchange::cmdlet_names());
         return Ok(finish(reply, &ctx, JSON_CONTENT_TYPE));
     }
 
-    let is_exchange = matches!(route, Route::Exchange(_));
-    let is_graph = is_exchange || matches!(route, Route::Graph(_) | Route::BadVersion(_));
+    let is_exchange = matches!(face, Face::Exchange(_));
+    let is_graph = is_exchange || matches!(face, Face::Graph(_) | Face::BadVersion(_));
     let cmdlet = if is_exchange {
         crate::exchange::cmdlet_name(&body)
     } else {
@@ -180,14 +179,9 @@ async fn handle(
     }
     let reply = match reply {
         Some(r) => r,
-        None => match route {
-            Route::Token { tenant } => {
-                crate::token::handle_token(&app, &ctx, tenant, &method, &parts.headers, &body)
-            }
-            Route::OpenIdConfig { tenant } => {
-                crate::token::openid_configuration(&app, &ctx, tenant)
-            }
-            Route::Graph(rest) => crate::graph::handle(
+        None => match face {
+            Face::Token(segs) => crate::token::handle(&app, &ctx, &method, segs, &body),
+            Face::Graph(rest) => crate::graph::handle(
                 &app,
                 &ctx,
                 &method,
@@ -196,7 +190,7 @@ async fn handle(
                 &parts.headers,
                 &body,
             ),
-            Route::Exchange(rest) => crate::exchange::handle(
+            Face::Exchange(rest) => crate::exchange::handle(
                 &app,
                 &ctx,
                 &method,
@@ -205,10 +199,10 @@ async fn handle(
                 &parts.headers,
                 &body,
             ),
-            Route::BadVersion(seg) => {
+            Face::BadVersion(seg) => {
                 GraphError::odata(format!("Invalid version: {seg}")).into_reply(&ctx)
             }
-            Route::Control(_) => unreachable!("handled above"),
+            Face::Control(_) | Face::Addins(_) => unreachable!("handled above"),
         },
     };
     if is_graph {
@@ -298,20 +292,24 @@ mod tests {
         let segs = |p: &str| decode_path(p).unwrap();
         assert!(matches!(
             classify(&segs("/_sandbox/state")),
-            Route::Control(_)
+            Face::Control(_)
         ));
-        assert!(matches!(classify(&segs("/V1.0/users")), Route::Graph(_)));
+        assert!(matches!(
+            classify(&segs("/_sandbox/addins/x.xml")),
+            Face::Addins([_])
+        ));
+        assert!(matches!(classify(&segs("/V1.0/users")), Face::Graph(_)));
         assert!(matches!(
             classify(&segs("/t/oauth2/v2.0/token")),
-            Route::Token { tenant: "t" }
+            Face::Token([tenant, ..]) if tenant == "t"
         ));
         assert!(matches!(
             classify(&segs("/beta/users")),
-            Route::BadVersion("beta")
+            Face::BadVersion("beta")
         ));
         assert!(matches!(
             classify(&segs("/adminapi/beta/t/InvokeCommand")),
-            Route::Exchange([_, _, _])
+            Face::Exchange([_, _, _])
         ));
     }
 }

@@ -3,7 +3,7 @@
 //! OpenID configuration. The tokens it issues are `auth`'s. Secrets and assertions are never
 //! logged or echoed.
 
-use http::{HeaderMap, Method, StatusCode};
+use http::{Method, StatusCode};
 use openssl::hash::{MessageDigest, hash};
 use openssl::pkey::{PKey, Public};
 use openssl::rsa::Padding;
@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use crate::app::App;
 use crate::auth::{GRAPH_AUDIENCE, OUTLOOK_AUDIENCE, b64, b64_json, mint};
 use crate::web::reply::entra_error;
+use crate::web::router::{Lookup, Params, Route, Verb, find, knows};
 use crate::web::{Ctx, Reply};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -60,18 +61,55 @@ fn bad_assertion(code: u32, description: impl Into<String>) -> EntraError {
     )
 }
 
-/// `POST /{tenant}/oauth2/v2.0/token`.
-pub(crate) fn handle_token(
-    app: &App,
-    ctx: &Ctx,
-    tenant: &str,
-    method: &Method,
-    _headers: &HeaderMap,
-    body: &[u8],
-) -> Reply {
-    match issue(app, ctx, tenant, method, body) {
-        Ok(reply) => reply,
-        Err(e) => entra_error(ctx, e.status, e.error, e.code, &e.description),
+/// What a route's handler is given.
+struct Req<'a> {
+    app: &'a App,
+    ctx: &'a Ctx,
+    body: &'a [u8],
+    params: Params<'a>,
+}
+
+type Handler = fn(&Req) -> Reply;
+
+/// The token endpoint's routes (below the authority host).
+static ROUTES: &[Route<(), Handler>] = &[
+    Route::new(Verb::Post, "{tenant}/oauth2/v2.0/token", (), |r| {
+        issue(r.app, r.ctx, r.params.get("tenant"), r.body)
+            .unwrap_or_else(|e| entra_error(r.ctx, e.status, e.error, e.code, &e.description))
+    }),
+    Route::new(
+        Verb::Any,
+        "{tenant}/v2.0/.well-known/openid-configuration",
+        (),
+        |r| openid_configuration(r.app, r.ctx, r.params.get("tenant")),
+    ),
+];
+
+/// Whether a path is one of the token endpoint's.
+pub(crate) fn serves(segs: &[String]) -> bool {
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    knows(ROUTES, &segs)
+}
+
+/// Entry for the token endpoint and the OpenID configuration (a path [`serves`] accepts).
+pub(crate) fn handle(app: &App, ctx: &Ctx, method: &Method, segs: &[String], body: &[u8]) -> Reply {
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    match find(ROUTES, method, &s) {
+        Lookup::Route(route, params) => (route.handler)(&Req {
+            app,
+            ctx,
+            body,
+            params,
+        }),
+        Lookup::MethodNotAllowed | Lookup::NotFound { .. } => entra_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900561,
+            &format!(
+                "The endpoint only accepts POST, OPTIONS requests. Received a {method} request."
+            ),
+        ),
     }
 }
 
@@ -80,23 +118,8 @@ fn known_tenant(app: &App, tenant: &str) -> bool {
         || app.store.read(|t| t.is_verified_domain(tenant))
 }
 
-fn issue(
-    app: &App,
-    ctx: &Ctx,
-    tenant: &str,
-    method: &Method,
-    body: &[u8],
-) -> Result<Reply, EntraError> {
-    if *method != Method::POST {
-        return Err(entra(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            900561,
-            format!(
-                "The endpoint only accepts POST, OPTIONS requests. Received a {method} request."
-            ),
-        ));
-    }
+/// `POST /{tenant}/oauth2/v2.0/token`: an access token for the client-credentials grant.
+fn issue(app: &App, ctx: &Ctx, tenant: &str, body: &[u8]) -> Result<Reply, EntraError> {
     if !known_tenant(app, tenant) {
         return Err(entra(
             StatusCode::BAD_REQUEST,
@@ -352,7 +375,7 @@ fn verify_rsa(key: &PKey<Public>, pss: bool, data: &[u8], sig: &[u8]) -> bool {
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
-pub(crate) fn openid_configuration(app: &App, ctx: &Ctx, tenant: &str) -> Reply {
+fn openid_configuration(app: &App, ctx: &Ctx, tenant: &str) -> Reply {
     if !known_tenant(app, tenant) {
         return entra_error(
             ctx,

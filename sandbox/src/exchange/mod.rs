@@ -32,6 +32,7 @@ use serde_json::{Map, Value, json};
 use crate::app::App;
 use crate::auth::{EXCHANGE_APP_ID, TokenProblem, verify_exchange_token};
 use crate::faults::Fault;
+use crate::web::router::{Lookup, Params, Route, Verb, find};
 use crate::web::{Ctx, Query, Reply, ReplyBody};
 use cmdlet::{Call, Cmdlet};
 use error::ExoError;
@@ -102,8 +103,37 @@ fn unauthorized(app: &App, reason: &str, category: &str) -> Reply {
     reply
 }
 
-/// Entry for `/adminapi/...` (the segments after `adminapi`).
-#[allow(clippy::too_many_arguments)]
+/// What a route's handler is given.
+struct Req<'a> {
+    app: &'a App,
+    ctx: &'a Ctx,
+    query: Option<&'a str>,
+    headers: &'a HeaderMap,
+    body: &'a [u8],
+    params: Params<'a>,
+}
+
+type Handler = fn(&Req) -> Result<Reply, ExoError>;
+
+/// The roles every admin API route needs. Exchange checks them with the token, before the
+/// path, and refuses a token without them with 401, as it does an invalid one.
+const MANAGE_AS_APP: &[&str] = &["Exchange.ManageAsApp", "Exchange.ManageAsAppV2"];
+
+/// The admin API's routes (below `/adminapi`), all of them needing [`MANAGE_AS_APP`].
+static ROUTES: &[Route<(), Handler>] = &[
+    Route::new(Verb::Post, "beta/{tenant}/InvokeCommand", (), invoke),
+    // Only `beta` answers InvokeCommand; v1.0 serves the module's REST-backed Get-EXO* cmdlets.
+    Route::new(Verb::Any, "v1.0/{tenant}/InvokeCommand", (), |_| {
+        Err(ExoError::request(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "InvokeCommand is available only under /adminapi/beta.",
+        ))
+    }),
+];
+
+/// Entry for `/adminapi/...` (the segments after `adminapi`): the token and its roles, then the
+/// route and its handler.
 pub(crate) fn handle(
     app: &App,
     ctx: &Ctx,
@@ -117,14 +147,13 @@ pub(crate) fn handle(
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     match verify_exchange_token(app, auth, ctx.now) {
-        Ok(claims) => {
-            if !claims.has_any(&["Exchange.ManageAsApp", "Exchange.ManageAsAppV2"]) {
-                return unauthorized(
-                    app,
-                    "The token has no Exchange.ManageAsApp role: grant the app the Office 365 Exchange Online application permission Exchange.ManageAsApp and consent to it.",
-                    "insufficient_claims",
-                );
-            }
+        Ok(claims) if claims.has_any(MANAGE_AS_APP) => {}
+        Ok(_) => {
+            return unauthorized(
+                app,
+                "The token has no Exchange.ManageAsApp role: grant the app the Office 365 Exchange Online application permission Exchange.ManageAsApp and consent to it.",
+                "insufficient_claims",
+            );
         }
         Err(problem) => {
             let (reason, category) = match problem {
@@ -143,46 +172,35 @@ pub(crate) fn handle(
             return unauthorized(app, reason, category);
         }
     }
-    let result = route(app, ctx, method, rest, query, headers, body);
-    result.unwrap_or_else(ExoError::into_reply)
-}
-
-fn not_found_path() -> ExoError {
-    ExoError::request(
-        StatusCode::NOT_FOUND,
-        "NotFound",
-        "The requested resource was not found. The sandbox serves only POST /adminapi/beta/{tenant}/InvokeCommand.",
-    )
-}
-
-fn route(
-    app: &App,
-    ctx: &Ctx,
-    method: &Method,
-    rest: &[String],
-    query: Option<&str>,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Reply, ExoError> {
-    let [version, tenant, op] = rest else {
-        return Err(not_found_path());
+    let segs: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let (route, params) = match find(ROUTES, method, &segs) {
+        Lookup::Route(route, params) => (route, params),
+        Lookup::MethodNotAllowed => {
+            return ExoError::request(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                format!("The HTTP method '{method}' is not allowed for InvokeCommand; use POST."),
+            )
+            .into_reply();
+        }
+        Lookup::NotFound { .. } => return not_found_path().into_reply(),
     };
-    if !op.eq_ignore_ascii_case("InvokeCommand") {
-        return Err(not_found_path());
-    }
-    if version.eq_ignore_ascii_case("v1.0") {
-        // Only `beta` answers InvokeCommand; v1.0 serves the module's REST-backed Get-EXO* cmdlets.
-        return Err(ExoError::request(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "InvokeCommand is available only under /adminapi/beta.",
-        ));
-    }
-    if !version.eq_ignore_ascii_case("beta") {
-        return Err(not_found_path());
-    }
-    let known = tenant.eq_ignore_ascii_case(&app.reg.tenant_id)
-        || app.store.read(|t| t.is_verified_domain(tenant));
+    let req = Req {
+        app,
+        ctx,
+        query,
+        headers,
+        body,
+        params,
+    };
+    (route.handler)(&req).unwrap_or_else(ExoError::into_reply)
+}
+
+/// `POST beta/{tenant}/InvokeCommand`: runs one cmdlet of a tenant this sandbox is.
+fn invoke(r: &Req) -> Result<Reply, ExoError> {
+    let tenant = r.params.get("tenant");
+    let known = tenant.eq_ignore_ascii_case(&r.app.reg.tenant_id)
+        || r.app.store.read(|t| t.is_verified_domain(tenant));
     if !known {
         return Err(ExoError::request(
             StatusCode::NOT_FOUND,
@@ -192,14 +210,7 @@ fn route(
             ),
         ));
     }
-    if *method != Method::POST {
-        return Err(ExoError::request(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            format!("The HTTP method '{method}' is not allowed for InvokeCommand; use POST."),
-        ));
-    }
-    let input: Value = serde_json::from_slice(body).map_err(|e| {
+    let input: Value = serde_json::from_slice(r.body).map_err(|e| {
         ExoError::request(
             StatusCode::BAD_REQUEST,
             "BadRequest",
@@ -243,12 +254,27 @@ fn route(
     };
     let bound = bind(cmdlet.name, cmdlet.params, parameters)?;
     let mut call = Call {
-        app,
-        ctx,
+        app: r.app,
+        ctx: r.ctx,
         warnings: Vec::new(),
     };
     let value = (cmdlet.run)(&mut call, &bound)?;
-    Ok(page(app, tenant, query, headers, value, call.warnings))
+    Ok(page(
+        r.app,
+        tenant,
+        r.query,
+        r.headers,
+        value,
+        call.warnings,
+    ))
+}
+
+fn not_found_path() -> ExoError {
+    ExoError::request(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        "The requested resource was not found. The sandbox serves only POST /adminapi/beta/{tenant}/InvokeCommand.",
+    )
 }
 
 /// The 200 body, paged when the client asked for `odata.maxpagesize`.

@@ -16,13 +16,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::odata::{enc, is, json_object, method_not_allowed, not_found_segment, unknown_property};
-use super::permissions::{require_graph, require_teams};
+use super::odata::{enc, is, json_object, unknown_property};
 use crate::app::App;
-use crate::auth::Claims;
 use crate::tenant::connect::{Plan, Tab};
 use crate::tenant::ids::digest;
 use crate::tenant::teams::{bad, teams_error};
@@ -30,45 +28,6 @@ use crate::tenant::{Group, INITIAL_DOMAIN, Tenant};
 use crate::web::path::{bound_key, normalize};
 use crate::web::time::rfc3339;
 use crate::web::{Ctx, GraphError, GraphResult, Query, Reply};
-
-const TAB_READ: &[&str] = &[
-    "TeamsTab.Read.All",
-    "TeamsTab.ReadWriteForTeam.All",
-    "TeamsTab.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-];
-const TAB_CREATE: &[&str] = &[
-    "TeamsTab.Create",
-    "TeamsTab.ReadWriteForTeam.All",
-    "TeamsTab.ReadWrite.All",
-    "Group.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
-const TAB_WRITE: &[&str] = &[
-    "TeamsTab.ReadWriteForTeam.All",
-    "TeamsTab.ReadWrite.All",
-    "Group.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
-const FILES_FOLDER_READ: &[&str] = &[
-    "Files.Read.All",
-    "Files.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-];
-const DRIVE_READ: &[&str] = &[
-    "Files.Read.All",
-    "Files.ReadWrite.All",
-    "Sites.Read.All",
-    "Sites.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-];
-const PLAN_READ: &[&str] = &["Tasks.Read.All", "Tasks.ReadWrite.All"];
-const PLAN_CREATE: &[&str] = &["Tasks.ReadWrite.All"];
 
 /// The apps every team has, which tabs can pin: (teamsApp id, display name).
 const BUILT_IN_APPS: &[(&str, &str)] = &[
@@ -138,124 +97,6 @@ fn site_url(nick: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Routing.
 
-/// Whether (normalized) segments are one of this module's resources.
-pub(super) fn handles(segs: &[String]) -> bool {
-    let segs = normalize(segs);
-    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let channel_nav = |nav: &str| {
-        ["tabs", "filesFolder", "provisionEmail", "removeEmail"]
-            .iter()
-            .any(|n| is(nav, n))
-    };
-    match s.as_slice() {
-        [p, ..] if is(p, "planner") => true,
-        [g, _, d] if is(g, "groups") && is(d, "drive") => true,
-        [g, _, p, ..] if is(g, "groups") && is(p, "planner") => true,
-        [t, _, c, _, nav, ..] if is(t, "teams") && is(c, "channels") => channel_nav(nav),
-        [g, _, t, c, _, nav, ..] if is(g, "groups") && is(t, "team") && is(c, "channels") => {
-            channel_nav(nav)
-        }
-        _ => false,
-    }
-}
-
-pub(super) fn route(
-    app: &App,
-    ctx: &Ctx,
-    claims: &Claims,
-    m: &Method,
-    segs: &[String],
-    q: &Query,
-    body: &[u8],
-) -> GraphResult {
-    let segs = normalize(segs);
-    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
-    match s.as_slice() {
-        [p, rest @ ..] if is(p, "planner") => route_planner(app, ctx, claims, m, rest, body),
-        [_, gid, d] if is(d, "drive") => match *m {
-            Method::GET => {
-                require_graph(claims, DRIVE_READ, "accessDenied")?;
-                group_drive(app, gid)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [_, gid, p, plans] if is(p, "planner") && is(plans, "plans") => match *m {
-            Method::GET => {
-                require_graph(claims, PLAN_READ, "Forbidden")?;
-                group_plans(app, gid)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [_, _, p, seg, ..] if is(p, "planner") => Err(not_found_segment(seg)),
-        [t, tid, _, cid, rest @ ..] if is(t, "teams") => {
-            route_channel(app, claims, m, tid, cid, rest, q, body)
-        }
-        [_, gid, _, _, cid, rest @ ..] => route_channel(app, claims, m, gid, cid, rest, q, body),
-        [seg, ..] => Err(not_found_segment(seg)),
-        [] => Err(not_found_segment("")),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn route_channel(
-    app: &App,
-    claims: &Claims,
-    m: &Method,
-    tid: &str,
-    cid: &str,
-    rest: &[&str],
-    q: &Query,
-    body: &[u8],
-) -> GraphResult {
-    match rest {
-        [nav] if is(nav, "tabs") => match *m {
-            Method::GET => {
-                require_teams(claims, TAB_READ)?;
-                list_tabs(app, tid, cid, q)
-            }
-            Method::POST => {
-                require_teams(claims, TAB_CREATE)?;
-                create_tab(app, tid, cid, body)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [nav, tab] if is(nav, "tabs") => match *m {
-            Method::GET => {
-                require_teams(claims, TAB_READ)?;
-                get_tab(app, tid, cid, tab, q)
-            }
-            Method::PATCH => {
-                require_teams(claims, TAB_WRITE)?;
-                patch_tab(app, tid, cid, tab, body)
-            }
-            Method::DELETE => {
-                require_teams(claims, TAB_WRITE)?;
-                delete_tab(app, tid, cid, tab)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [nav] if is(nav, "filesFolder") => match *m {
-            Method::GET => {
-                require_teams(claims, FILES_FOLDER_READ)?;
-                files_folder(app, tid, cid)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [action] if is(action, "provisionEmail") || is(action, "removeEmail") => match *m {
-            Method::POST => Err(teams_error(
-                StatusCode::FORBIDDEN,
-                "Forbidden",
-                format!(
-                    "{action} is not supported with application permissions: it needs delegated ChannelSettings.ReadWrite.All (a signed-in user). Provision the channel's email address in the Teams client (Get email address), then read it from the channel's email property."
-                ),
-            )),
-            _ => Err(method_not_allowed()),
-        },
-        [seg, ..] => Err(not_found_segment(seg)),
-        [] => Err(not_found_segment("channels")),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Tabs.
 
@@ -324,7 +165,7 @@ fn expand_app(q: &Query) -> Result<bool, GraphError> {
     }
 }
 
-fn list_tabs(app: &App, tid: &str, cid: &str, q: &Query) -> GraphResult {
+pub(super) fn list_tabs(app: &App, tid: &str, cid: &str, q: &Query) -> GraphResult {
     q.only(&["expand", "filter"])?;
     let expand = expand_app(q)?;
     let filter = match q.get("filter") {
@@ -421,7 +262,7 @@ fn teams_app_of(bind: &Value) -> Result<String, GraphError> {
     }
 }
 
-fn create_tab(app: &App, tid: &str, cid: &str, body: &[u8]) -> GraphResult {
+pub(super) fn create_tab(app: &App, tid: &str, cid: &str, body: &[u8]) -> GraphResult {
     let body = json_object(body)?;
     let mut name = None;
     let mut app_id = None;
@@ -497,7 +338,7 @@ fn tab_index(t: &Tenant, gid: &str, channel_id: &str, tab: &str) -> Result<usize
         })
 }
 
-fn get_tab(app: &App, tid: &str, cid: &str, tab: &str, q: &Query) -> GraphResult {
+pub(super) fn get_tab(app: &App, tid: &str, cid: &str, tab: &str, q: &Query) -> GraphResult {
     q.only(&["expand", "select"])?;
     let expand = expand_app(q)?;
     app.store.read(|t| {
@@ -517,7 +358,7 @@ fn get_tab(app: &App, tid: &str, cid: &str, tab: &str, q: &Query) -> GraphResult
     })
 }
 
-fn patch_tab(app: &App, tid: &str, cid: &str, tab: &str, body: &[u8]) -> GraphResult {
+pub(super) fn patch_tab(app: &App, tid: &str, cid: &str, tab: &str, body: &[u8]) -> GraphResult {
     let body = json_object(body)?;
     let mut name = None;
     let mut configuration = None;
@@ -559,7 +400,7 @@ fn patch_tab(app: &App, tid: &str, cid: &str, tab: &str, body: &[u8]) -> GraphRe
     })
 }
 
-fn delete_tab(app: &App, tid: &str, cid: &str, tab: &str) -> GraphResult {
+pub(super) fn delete_tab(app: &App, tid: &str, cid: &str, tab: &str) -> GraphResult {
     app.store.mutate(|t| {
         let (gi, ci) = t.team_channel(tid, cid)?;
         let gid = t.groups[gi].id.clone();
@@ -594,7 +435,7 @@ fn group_drive_json(app: &App, g: &Group) -> Value {
     })
 }
 
-fn group_drive(app: &App, gid: &str) -> GraphResult {
+pub(super) fn group_drive(app: &App, gid: &str) -> GraphResult {
     app.store.read(|t| {
         let i = t.find_group(gid).ok_or_else(|| GraphError::not_found(gid))?;
         let g = &t.groups[i];
@@ -609,7 +450,7 @@ fn group_drive(app: &App, gid: &str) -> GraphResult {
     })
 }
 
-fn files_folder(app: &App, tid: &str, cid: &str) -> GraphResult {
+pub(super) fn files_folder(app: &App, tid: &str, cid: &str) -> GraphResult {
     app.store.read(|t| {
         let (gi, ci) = t.team_channel(tid, cid)?;
         let g = &t.groups[gi];
@@ -692,55 +533,7 @@ fn plan_json(p: &Plan, context: Option<String>) -> Value {
     Value::Object(o)
 }
 
-fn route_planner(
-    app: &App,
-    ctx: &Ctx,
-    claims: &Claims,
-    m: &Method,
-    rest: &[&str],
-    body: &[u8],
-) -> GraphResult {
-    match rest {
-        [plans] if is(plans, "plans") => match *m {
-            Method::POST => {
-                require_graph(claims, PLAN_CREATE, "Forbidden")?;
-                create_plan(app, ctx, body)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [plans, id] if is(plans, "plans") => match *m {
-            Method::GET => {
-                require_graph(claims, PLAN_READ, "Forbidden")?;
-                app.store.read(|t| {
-                    let p = t
-                        .connect
-                        .plans
-                        .iter()
-                        .find(|p| p.id == *id && t.find_group(&p.group_id).is_some())
-                        .ok_or_else(|| {
-                            GraphError::new(
-                                StatusCode::NOT_FOUND,
-                                "",
-                                "The requested item is not found.",
-                            )
-                        })?;
-                    Ok(Reply::ok(plan_json(
-                        p,
-                        Some(format!(
-                            "{}$metadata#planner/plans/$entity",
-                            app.graph_root()
-                        )),
-                    )))
-                })
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [seg, ..] => Err(not_found_segment(seg)),
-        [] => Err(method_not_allowed()),
-    }
-}
-
-fn create_plan(app: &App, ctx: &Ctx, body: &[u8]) -> GraphResult {
+pub(super) fn create_plan(app: &App, ctx: &Ctx, body: &[u8]) -> GraphResult {
     let body = json_object(body)?;
     let mut title = None;
     let mut group = None;
@@ -812,7 +605,7 @@ fn create_plan(app: &App, ctx: &Ctx, body: &[u8]) -> GraphResult {
     })
 }
 
-fn group_plans(app: &App, gid: &str) -> GraphResult {
+pub(super) fn group_plans(app: &App, gid: &str) -> GraphResult {
     app.store.read(|t| {
         let i = t.find_group(gid).ok_or_else(|| GraphError::not_found(gid))?;
         let id = &t.groups[i].id;
@@ -833,6 +626,43 @@ fn group_plans(app: &App, gid: &str) -> GraphResult {
 
 // ---------------------------------------------------------------------------------------------
 // Channel email, through the control API.
+
+/// `GET planner/plans/{id}`: a plan whose group still exists.
+pub(super) fn get_plan(app: &App, id: &str) -> GraphResult {
+    app.store.read(|t| {
+        let p = t
+            .connect
+            .plans
+            .iter()
+            .find(|p| p.id == id && t.find_group(&p.group_id).is_some())
+            .ok_or_else(|| {
+                GraphError::new(
+                    StatusCode::NOT_FOUND,
+                    "",
+                    "The requested item is not found.",
+                )
+            })?;
+        Ok(Reply::ok(plan_json(
+            p,
+            Some(format!(
+                "{}$metadata#planner/plans/$entity",
+                app.graph_root()
+            )),
+        )))
+    })
+}
+
+/// `POST …/channels/{cid}/provisionEmail` and `…/removeEmail`: delegated-only, so an app-only
+/// token is refused.
+pub(super) fn delegated_only(action: &str) -> GraphResult {
+    Err(teams_error(
+        StatusCode::FORBIDDEN,
+        "Forbidden",
+        format!(
+            "{action} is not supported with application permissions: it needs delegated ChannelSettings.ReadWrite.All (a signed-in user). Provision the channel's email address in the Teams client (Get email address), then read it from the channel's email property."
+        ),
+    ))
+}
 
 #[cfg(test)]
 mod tests {

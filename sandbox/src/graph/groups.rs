@@ -5,61 +5,23 @@
 //! `Group.Unified.Guest` setting. A group's team lives on the group record (see `teams.rs`), so
 //! it disappears and comes back with it.
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use super::odata::{
-    is, json_object, method_not_allowed, not_found_segment, parse_select, project, select_suffix,
-};
-use super::permissions::require;
-use super::{teams, users};
+use super::odata::{json_object, not_found_segment, parse_select, project, select_suffix};
+use super::users;
 use crate::app::App;
-use crate::auth::Claims;
 use crate::tenant::groups::{
     GUEST_TEMPLATE_ID, GUEST_TEMPLATE_NAME, GroupSetting, SettingValue, invalid_value,
     valid_nickname,
 };
 use crate::tenant::{Group, Tenant, User};
 use crate::web::paging::page;
-use crate::web::path::{bound_key, normalize};
+use crate::web::path::bound_key;
 use crate::web::query::{Query, matches, parse_filter};
 use crate::web::time::rfc3339;
 use crate::web::{Ctx, GraphError, GraphResult, Reply};
-
-pub(super) const GROUP_READ: &[&str] = &[
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-];
-const GROUP_CREATE: &[&str] = &[
-    "Group.Create",
-    "Group.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
-const GROUP_WRITE: &[&str] = &["Group.ReadWrite.All", "Directory.ReadWrite.All"];
-const MEMBER_READ: &[&str] = &[
-    "GroupMember.Read.All",
-    "GroupMember.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-];
-const MEMBER_WRITE: &[&str] = &[
-    "GroupMember.ReadWrite.All",
-    "Group.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
-const DELETED_READ: &[&str] = &[
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "User.Read.All",
-    "User.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-];
 
 /// Graph's limit on directory references added in one create or update request.
 const MAX_BINDS: usize = 20;
@@ -525,7 +487,7 @@ fn entity(app: &App, g: &Group, select: Option<&[String]>) -> Value {
     Value::Object(body)
 }
 
-fn create(app: &App, ctx: &Ctx, body: &[u8]) -> GraphResult {
+pub(super) fn create(app: &App, ctx: &Ctx, body: &[u8]) -> GraphResult {
     let input = validate_input(&json_object(body)?, true)?;
     app.store.mutate(|t| {
         let owners = t.resolve_users(&input.owners)?;
@@ -538,7 +500,7 @@ fn create(app: &App, ctx: &Ctx, body: &[u8]) -> GraphResult {
     })
 }
 
-fn get(app: &App, id: &str, q: &Query) -> GraphResult {
+pub(super) fn get(app: &App, id: &str, q: &Query) -> GraphResult {
     q.only(&["select"])?;
     let select = parse_select(q, PROPERTIES, "microsoft.graph.group")?;
     app.store.read(|t| {
@@ -577,12 +539,12 @@ fn list_of(
     page(&app.graph_root(), q, path, context, items)
 }
 
-fn list(app: &App, q: &Query) -> GraphResult {
+pub(super) fn list(app: &App, q: &Query) -> GraphResult {
     let ctx = format!("{}$metadata#groups", app.graph_root());
     list_of(app, q, "groups", ctx, |t| t.groups.clone(), false)
 }
 
-fn update(app: &App, id: &str, body: &[u8]) -> GraphResult {
+pub(super) fn update(app: &App, id: &str, body: &[u8]) -> GraphResult {
     let input = validate_input(&json_object(body)?, false)?;
     app.store.mutate(|t| {
         let i = t.group_index(id)?;
@@ -611,7 +573,7 @@ fn update(app: &App, id: &str, body: &[u8]) -> GraphResult {
     })
 }
 
-fn delete(app: &App, ctx: &Ctx, id: &str) -> GraphResult {
+pub(super) fn delete(app: &App, ctx: &Ctx, id: &str) -> GraphResult {
     app.store.mutate(|t| {
         let i = t.group_index(id)?;
         t.delete_group(i, ctx.now);
@@ -645,7 +607,7 @@ fn user_properties(t: &Tenant) -> Vec<String> {
     users::full_json(t, &probe).keys().cloned().collect()
 }
 
-fn list_refs(app: &App, q: &Query, id: &str, owners: bool) -> GraphResult {
+pub(super) fn list_refs(app: &App, q: &Query, id: &str, owners: bool) -> GraphResult {
     q.only(&["select", "top", "skiptoken"])?;
     let (gid, items, select) = app.store.read(|t| {
         let props = user_properties(t);
@@ -683,7 +645,7 @@ fn list_refs(app: &App, q: &Query, id: &str, owners: bool) -> GraphResult {
     )
 }
 
-fn add_ref(app: &App, id: &str, owners: bool, body: &[u8]) -> GraphResult {
+pub(super) fn add_ref(app: &App, id: &str, owners: bool, body: &[u8]) -> GraphResult {
     let body = json_object(body)?;
     let nav = if owners { "owners" } else { "members" };
     let url = body
@@ -708,7 +670,7 @@ fn add_ref(app: &App, id: &str, owners: bool, body: &[u8]) -> GraphResult {
     })
 }
 
-fn remove_ref(app: &App, id: &str, user: &str, owners: bool) -> GraphResult {
+pub(super) fn remove_ref(app: &App, id: &str, user: &str, owners: bool) -> GraphResult {
     app.store.mutate(|t| {
         let i = t.group_index(id)?;
         let uid = t
@@ -792,7 +754,7 @@ fn merge_values(current: &[SettingValue], v: &Value) -> Result<Vec<SettingValue>
     Ok(out)
 }
 
-fn create_setting(app: &App, id: &str, body: &[u8]) -> GraphResult {
+pub(super) fn create_setting(app: &App, id: &str, body: &[u8]) -> GraphResult {
     let body = json_object(body)?;
     for key in body.keys() {
         if !(key.starts_with('@')
@@ -843,7 +805,7 @@ fn create_setting(app: &App, id: &str, body: &[u8]) -> GraphResult {
     })
 }
 
-fn list_settings(app: &App, id: &str) -> GraphResult {
+pub(super) fn list_settings(app: &App, id: &str) -> GraphResult {
     app.store.read(|t| {
         let g = &t.groups[t.group_index(id)?];
         Ok(Reply::ok(json!({
@@ -860,7 +822,7 @@ fn setting_index(g: &Group, sid: &str) -> Result<usize, GraphError> {
         .ok_or_else(|| GraphError::not_found(sid))
 }
 
-fn get_setting(app: &App, id: &str, sid: &str) -> GraphResult {
+pub(super) fn get_setting(app: &App, id: &str, sid: &str) -> GraphResult {
     app.store.read(|t| {
         let g = &t.groups[t.group_index(id)?];
         let s = &g.settings[setting_index(g, sid)?];
@@ -868,7 +830,7 @@ fn get_setting(app: &App, id: &str, sid: &str) -> GraphResult {
     })
 }
 
-fn patch_setting(app: &App, id: &str, sid: &str, body: &[u8]) -> GraphResult {
+pub(super) fn patch_setting(app: &App, id: &str, sid: &str, body: &[u8]) -> GraphResult {
     let body = json_object(body)?;
     for key in body.keys() {
         if key.eq_ignore_ascii_case("templateId") {
@@ -893,7 +855,7 @@ fn patch_setting(app: &App, id: &str, sid: &str, body: &[u8]) -> GraphResult {
     })
 }
 
-fn delete_setting(app: &App, id: &str, sid: &str) -> GraphResult {
+pub(super) fn delete_setting(app: &App, id: &str, sid: &str) -> GraphResult {
     app.store.mutate(|t| {
         let i = t.group_index(id)?;
         let g = &mut t.groups[i];
@@ -905,6 +867,13 @@ fn delete_setting(app: &App, id: &str, sid: &str) -> GraphResult {
 
 // ---------------------------------------------------------------------------------------------
 // directory/deletedItems.
+
+/// `directory/deletedItems` without a type: Graph needs one.
+pub(super) fn cast_required() -> GraphResult {
+    Err(GraphError::bad_request(
+        "The OData cast type is required: use /directory/deletedItems/microsoft.graph.group (or .user, .application, .servicePrincipal, .administrativeUnit).",
+    ))
+}
 
 fn deleted_entity(app: &App, g: &Group) -> Value {
     let mut obj = Map::new();
@@ -920,7 +889,7 @@ fn deleted_entity(app: &App, g: &Group) -> Value {
     Value::Object(obj)
 }
 
-fn list_deleted(app: &App, cast: &str, q: &Query) -> GraphResult {
+pub(super) fn list_deleted(app: &App, cast: &str, q: &Query) -> GraphResult {
     let root = app.graph_root();
     match cast.to_ascii_lowercase().as_str() {
         "microsoft.graph.group" => list_of(
@@ -951,14 +920,14 @@ fn list_deleted(app: &App, cast: &str, q: &Query) -> GraphResult {
     }
 }
 
-fn get_deleted(app: &App, id: &str) -> GraphResult {
+pub(super) fn get_deleted(app: &App, id: &str) -> GraphResult {
     app.store.read(|t| {
         let g = &t.deleted_groups[t.deleted_index(id)?];
         Ok(Reply::ok(deleted_entity(app, g)))
     })
 }
 
-fn restore_deleted(app: &App, id: &str) -> GraphResult {
+pub(super) fn restore_deleted(app: &App, id: &str) -> GraphResult {
     app.store.mutate(|t| {
         let i = t.deleted_index(id)?;
         let i = t.restore_group(i);
@@ -966,7 +935,7 @@ fn restore_deleted(app: &App, id: &str) -> GraphResult {
     })
 }
 
-fn purge_deleted(app: &App, id: &str) -> GraphResult {
+pub(super) fn purge_deleted(app: &App, id: &str) -> GraphResult {
     app.store.mutate(|t| {
         let i = t.deleted_index(id)?;
         t.deleted_groups.remove(i);
@@ -976,154 +945,3 @@ fn purge_deleted(app: &App, id: &str) -> GraphResult {
 
 // ---------------------------------------------------------------------------------------------
 // Routing.
-
-/// Whether a first path segment belongs to this module (`groups`, `groups('id')`, `directory`).
-pub(super) fn handles(first: &str) -> bool {
-    let name = first.split('(').next().unwrap_or_default();
-    is(name, "groups") || is(first, "directory")
-}
-
-pub(super) fn route(
-    app: &App,
-    ctx: &Ctx,
-    claims: &Claims,
-    m: &Method,
-    segs: &[String],
-    q: &Query,
-    body: &[u8],
-) -> GraphResult {
-    let segs = normalize(segs);
-    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let ref_nav = |nav: &str| is(nav, "members") || is(nav, "owners");
-    match s.as_slice() {
-        [d, rest @ ..] if is(d, "directory") => route_directory(app, claims, m, rest, q),
-        [_] => match *m {
-            Method::GET => {
-                require(claims, GROUP_READ)?;
-                list(app, q)
-            }
-            Method::POST => {
-                require(claims, GROUP_CREATE)?;
-                create(app, ctx, body)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [_, id] => match *m {
-            Method::GET => {
-                require(claims, GROUP_READ)?;
-                get(app, id, q)
-            }
-            Method::PATCH => {
-                require(claims, GROUP_WRITE)?;
-                update(app, id, body)
-            }
-            Method::DELETE => {
-                require(claims, GROUP_WRITE)?;
-                delete(app, ctx, id)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [_, id, nav] if ref_nav(nav) => match *m {
-            Method::GET => {
-                require(claims, MEMBER_READ)?;
-                list_refs(app, q, id, is(nav, "owners"))
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [_, id, nav, r] if ref_nav(nav) && *r == "$ref" => match *m {
-            Method::POST => {
-                require(claims, MEMBER_WRITE)?;
-                add_ref(app, id, is(nav, "owners"), body)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [_, id, nav, user, r] if ref_nav(nav) && *r == "$ref" => match *m {
-            Method::DELETE => {
-                require(claims, MEMBER_WRITE)?;
-                remove_ref(app, id, user, is(nav, "owners"))
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [_, id, nav] if is(nav, "settings") => match *m {
-            Method::GET => {
-                require(claims, GROUP_READ)?;
-                list_settings(app, id)
-            }
-            Method::POST => {
-                require(claims, GROUP_WRITE)?;
-                create_setting(app, id, body)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [_, id, nav, sid] if is(nav, "settings") => match *m {
-            Method::GET => {
-                require(claims, GROUP_READ)?;
-                get_setting(app, id, sid)
-            }
-            Method::PATCH => {
-                require(claims, GROUP_WRITE)?;
-                patch_setting(app, id, sid, body)
-            }
-            Method::DELETE => {
-                require(claims, GROUP_WRITE)?;
-                delete_setting(app, id, sid)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [_, id, nav, rest @ ..] if is(nav, "team") => {
-            teams::route_group_team(app, ctx, claims, m, id, rest, q, body)
-        }
-        [_, _, seg, ..] => Err(not_found_segment(seg)),
-        [] => Err(not_found_segment("groups")),
-    }
-}
-
-fn route_directory(
-    app: &App,
-    claims: &Claims,
-    m: &Method,
-    rest: &[&str],
-    q: &Query,
-) -> GraphResult {
-    match rest {
-        [items] if is(items, "deletedItems") => Err(GraphError::bad_request(
-            "The OData cast type is required: use /directory/deletedItems/microsoft.graph.group (or .user, .application, .servicePrincipal, .administrativeUnit).",
-        )),
-        [items, cast] if is(items, "deletedItems") && cast.contains('.') => match *m {
-            Method::GET => {
-                require(claims, DELETED_READ)?;
-                list_deleted(app, cast, q)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [items, cast, id] if is(items, "deletedItems") && is(cast, "microsoft.graph.group") => {
-            match *m {
-                Method::GET => {
-                    require(claims, DELETED_READ)?;
-                    get_deleted(app, id)
-                }
-                _ => Err(method_not_allowed()),
-            }
-        }
-        [items, id] if is(items, "deletedItems") => match *m {
-            Method::GET => {
-                require(claims, DELETED_READ)?;
-                get_deleted(app, id)
-            }
-            Method::DELETE => {
-                require(claims, GROUP_WRITE)?;
-                purge_deleted(app, id)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [items, id, action] if is(items, "deletedItems") && is(action, "restore") => match *m {
-            Method::POST => {
-                require(claims, GROUP_WRITE)?;
-                restore_deleted(app, id)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [seg, ..] => Err(not_found_segment(seg)),
-        [] => Err(not_found_segment("directory")),
-    }
-}

@@ -235,7 +235,7 @@ fn from_mime(body: &[u8]) -> Result<Map<String, Value>, GraphError> {
 }
 
 /// `POST /users/{id}/sendMail`.
-pub(crate) fn send_mail(app: &App, ctx: &Ctx, user: &str, body: &[u8]) -> GraphResult {
+pub(super) fn send_mail(app: &App, ctx: &Ctx, user: &str, body: &[u8]) -> GraphResult {
     if body.len() > MAX_REQUEST_BYTES {
         return Err(GraphError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

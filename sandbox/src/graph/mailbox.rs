@@ -226,7 +226,7 @@ fn locale_name(locale: &str) -> String {
 }
 
 /// The index of a user whose mailbox answers now, or Exchange's 404s.
-pub(crate) fn ready_user(t: &Tenant, key: &str, ctx: &Ctx) -> Result<usize, GraphError> {
+pub(super) fn ready_user(t: &Tenant, key: &str, ctx: &Ctx) -> Result<usize, GraphError> {
     let i = t.find_user(key).ok_or_else(|| {
         GraphError::new(
             StatusCode::NOT_FOUND,
@@ -248,7 +248,7 @@ fn user_context(app: &App, id: &str, tail: &str) -> String {
     format!("{}$metadata#users('{id}'){tail}", app.graph_root())
 }
 
-pub(crate) fn get_settings(app: &App, ctx: &Ctx, key: &str) -> GraphResult {
+pub(super) fn get_settings(app: &App, ctx: &Ctx, key: &str) -> GraphResult {
     app.store.read(|t| {
         let u = &t.users[ready_user(t, key, ctx)?];
         let mut body = Map::new();
@@ -264,7 +264,7 @@ pub(crate) fn get_settings(app: &App, ctx: &Ctx, key: &str) -> GraphResult {
 }
 
 /// PATCH merges into the settings and answers 200 with the updated properties.
-pub(crate) fn patch_settings(app: &App, ctx: &Ctx, key: &str, body: &[u8]) -> GraphResult {
+pub(super) fn patch_settings(app: &App, ctx: &Ctx, key: &str, body: &[u8]) -> GraphResult {
     let patch = Value::Object(json_object(body)?);
     check(&SETTINGS, "mailboxSettings", &patch)?;
     app.store.mutate(|t| {
@@ -289,6 +289,11 @@ pub(crate) fn patch_settings(app: &App, ctx: &Ctx, key: &str, body: &[u8]) -> Gr
         }
         Ok(Reply::ok(Value::Object(out)))
     })
+}
+
+/// Any folder but the inbox: the sandbox's mailboxes keep rules there only.
+pub(super) fn no_such_folder() -> GraphResult {
+    Err(rule_not_found())
 }
 
 fn rule_not_found() -> GraphError {
@@ -439,7 +444,7 @@ fn with_context(rule: &Value, context: String) -> Value {
     Value::Object(out)
 }
 
-pub(crate) fn list_rules(app: &App, ctx: &Ctx, key: &str) -> GraphResult {
+pub(super) fn list_rules(app: &App, ctx: &Ctx, key: &str) -> GraphResult {
     app.store.read(|t| {
         let u = &t.users[ready_user(t, key, ctx)?];
         let mut rules = u
@@ -455,7 +460,7 @@ pub(crate) fn list_rules(app: &App, ctx: &Ctx, key: &str) -> GraphResult {
     })
 }
 
-pub(crate) fn get_rule(app: &App, ctx: &Ctx, key: &str, rule: &str) -> GraphResult {
+pub(super) fn get_rule(app: &App, ctx: &Ctx, key: &str, rule: &str) -> GraphResult {
     app.store.read(|t| {
         let u = &t.users[ready_user(t, key, ctx)?];
         let r = u
@@ -468,7 +473,7 @@ pub(crate) fn get_rule(app: &App, ctx: &Ctx, key: &str, rule: &str) -> GraphResu
     })
 }
 
-pub(crate) fn create_rule(app: &App, ctx: &Ctx, key: &str, body: &[u8]) -> GraphResult {
+pub(super) fn create_rule(app: &App, ctx: &Ctx, key: &str, body: &[u8]) -> GraphResult {
     let body = json_object(body)?;
     check_rule(&body, true)?;
     app.store.mutate(|t| {
@@ -507,7 +512,7 @@ pub(crate) fn create_rule(app: &App, ctx: &Ctx, key: &str, body: &[u8]) -> Graph
     })
 }
 
-pub(crate) fn patch_rule(app: &App, ctx: &Ctx, key: &str, rule: &str, body: &[u8]) -> GraphResult {
+pub(super) fn patch_rule(app: &App, ctx: &Ctx, key: &str, rule: &str, body: &[u8]) -> GraphResult {
     let body = json_object(body)?;
     check_rule(&body, false)?;
     app.store.mutate(|t| {
@@ -530,7 +535,7 @@ pub(crate) fn patch_rule(app: &App, ctx: &Ctx, key: &str, rule: &str, body: &[u8
     })
 }
 
-pub(crate) fn delete_rule(app: &App, ctx: &Ctx, key: &str, rule: &str) -> GraphResult {
+pub(super) fn delete_rule(app: &App, ctx: &Ctx, key: &str, rule: &str) -> GraphResult {
     app.store.mutate(|t| {
         let i = ready_user(t, key, ctx)?;
         let rules = &mut t.users[i]

@@ -93,3 +93,18 @@ pub(super) fn get_domain(app: &App, id: &str) -> GraphResult {
     domain["@odata.context"] = json!(format!("{}$metadata#domains/$entity", app.graph_root()));
     Ok(Reply::ok(domain))
 }
+
+/// The service document at `/v1.0/`: the entity sets the sandbox serves.
+pub(super) fn service_document(app: &App) -> GraphResult {
+    Ok(Reply::ok(json!({
+        "@odata.context": format!("{}$metadata", app.graph_root()),
+        "value": [
+            {"name": "users", "kind": "EntitySet", "url": "users"},
+            {"name": "organization", "kind": "EntitySet", "url": "organization"},
+            {"name": "domains", "kind": "EntitySet", "url": "domains"},
+            {"name": "subscribedSkus", "kind": "EntitySet", "url": "subscribedSkus"},
+            {"name": "groups", "kind": "EntitySet", "url": "groups"},
+            {"name": "teams", "kind": "EntitySet", "url": "teams"},
+        ]
+    })))
+}

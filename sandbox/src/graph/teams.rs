@@ -10,108 +10,22 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use super::odata::{
-    enc, is, json_object, method_not_allowed, not_found_segment, parse_select, project,
-    unknown_property,
-};
-use super::permissions::require_teams;
+use super::odata::{enc, is, json_object, parse_select, project, unknown_property};
 use crate::app::App;
-use crate::auth::Claims;
 use crate::tenant::teams::{
     Channel, ChannelMember, Team, TeamsOperation, bad, check_channel_name, check_guid,
     new_operation, no_team, teams_error, thread_id,
 };
 use crate::tenant::{Group, Tenant};
 use crate::web::paging::page;
-use crate::web::path::{bound_key, normalize};
+use crate::web::path::bound_key;
 use crate::web::query::{Query, matches, parse_filter};
 use crate::web::time::rfc3339;
 use crate::web::{Ctx, GraphError, GraphResult, Reply, ReplyBody};
-
-const TEAM_CREATE: &[&str] = &[
-    "Team.Create",
-    "Group.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
-const TEAM_PUT: &[&str] = &["Group.ReadWrite.All", "Directory.ReadWrite.All"];
-const TEAM_READ: &[&str] = &[
-    "Team.ReadBasic.All",
-    "TeamSettings.Read.All",
-    "TeamSettings.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-];
-const OPERATION_READ: &[&str] = &[
-    "Team.Create",
-    "Team.ReadBasic.All",
-    "TeamSettings.Read.All",
-    "TeamSettings.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-];
-const TEAM_SETTINGS_WRITE: &[&str] = &[
-    "TeamSettings.ReadWrite.All",
-    "Group.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
-const CHANNEL_READ: &[&str] = &[
-    "Channel.ReadBasic.All",
-    "ChannelSettings.Read.All",
-    "ChannelSettings.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-];
-const CHANNEL_CREATE: &[&str] = &[
-    "Channel.Create",
-    "Group.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
-const CHANNEL_WRITE: &[&str] = &[
-    "ChannelSettings.ReadWrite.All",
-    "Group.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
-const CHANNEL_DELETE: &[&str] = &[
-    "Channel.Delete.All",
-    "Group.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
-const MEMBER_READ: &[&str] = &[
-    "TeamMember.Read.All",
-    "TeamMember.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-];
-const MEMBER_WRITE: &[&str] = &[
-    "TeamMember.ReadWrite.All",
-    "Group.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
-const CHANNEL_MEMBER_READ: &[&str] = &[
-    "ChannelMember.Read.All",
-    "ChannelMember.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-];
-const CHANNEL_MEMBER_WRITE: &[&str] = &[
-    "ChannelMember.ReadWrite.All",
-    "Group.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
 
 /// The base templates Microsoft documents for `template@odata.bind`.
 const TEMPLATES: &[&str] = &[
@@ -816,7 +730,7 @@ fn start_team(
     Ok(op)
 }
 
-fn create_team(app: &App, ctx: &Ctx, body: &[u8]) -> GraphResult {
+pub(super) fn create_team(app: &App, ctx: &Ctx, body: &[u8]) -> GraphResult {
     let body = json_object(body)?;
     template_of(&body)?;
     let group_bind = body
@@ -916,7 +830,7 @@ fn create_with_group(app: &App, ctx: &Ctx, body: &Map<String, Value>) -> GraphRe
 }
 
 /// `PUT /groups/{id}/team`: the older, synchronous creation (201 with the team).
-fn put_team(app: &App, ctx: &Ctx, gid: &str, body: &[u8]) -> GraphResult {
+pub(super) fn put_team(app: &App, ctx: &Ctx, gid: &str, body: &[u8]) -> GraphResult {
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         Map::new()
     } else {
@@ -949,7 +863,7 @@ fn put_team(app: &App, ctx: &Ctx, gid: &str, body: &[u8]) -> GraphResult {
 // ---------------------------------------------------------------------------------------------
 // Team handlers.
 
-fn get_team(app: &App, ctx: &Ctx, id: &str, q: &Query) -> GraphResult {
+pub(super) fn get_team(app: &App, ctx: &Ctx, id: &str, q: &Query) -> GraphResult {
     q.only(&["select", "expand"])?;
     check_guid(id)?;
     // A team being provisioned (or with a pending archive/unarchive) moves on one step per GET.
@@ -1003,7 +917,7 @@ fn team_properties() -> Vec<&'static str> {
     props
 }
 
-fn list_teams(app: &App, q: &Query) -> GraphResult {
+pub(super) fn list_teams(app: &App, q: &Query) -> GraphResult {
     q.only(&["select", "filter", "top", "skiptoken"])?;
     let props = team_properties();
     let select = parse_select(q, &props, "microsoft.graph.team")?;
@@ -1052,7 +966,7 @@ fn list_teams(app: &App, q: &Query) -> GraphResult {
     page(&app.graph_root(), q, "teams", context, items)
 }
 
-fn patch_team(app: &App, id: &str, body: &[u8]) -> GraphResult {
+pub(super) fn patch_team(app: &App, id: &str, body: &[u8]) -> GraphResult {
     let body = json_object(body)?;
     let mut settings = Vec::new();
     let mut props: Vec<(&str, Value)> = Vec::new();
@@ -1121,7 +1035,7 @@ fn patch_team(app: &App, id: &str, body: &[u8]) -> GraphResult {
     })
 }
 
-fn archive(app: &App, ctx: &Ctx, id: &str, body: &[u8], archive: bool) -> GraphResult {
+pub(super) fn archive(app: &App, ctx: &Ctx, id: &str, body: &[u8], archive: bool) -> GraphResult {
     if !body.iter().all(u8::is_ascii_whitespace) {
         let obj = json_object(body)?;
         for (k, v) in &obj {
@@ -1160,7 +1074,7 @@ fn archive(app: &App, ctx: &Ctx, id: &str, body: &[u8], archive: bool) -> GraphR
     })
 }
 
-fn get_operation(app: &App, ctx: &Ctx, id: &str, op_id: &str) -> GraphResult {
+pub(super) fn get_operation(app: &App, ctx: &Ctx, id: &str, op_id: &str) -> GraphResult {
     check_guid(id)?;
     app.store.mutate(|t| {
         let i = t
@@ -1185,7 +1099,7 @@ fn get_operation(app: &App, ctx: &Ctx, id: &str, op_id: &str) -> GraphResult {
     })
 }
 
-fn list_operations(app: &App, id: &str) -> GraphResult {
+pub(super) fn list_operations(app: &App, id: &str) -> GraphResult {
     check_guid(id)?;
     app.store.read(|t| {
         let i = t
@@ -1215,7 +1129,7 @@ fn list_operations(app: &App, id: &str) -> GraphResult {
 // ---------------------------------------------------------------------------------------------
 // Channels.
 
-fn list_channels(app: &App, id: &str, q: &Query) -> GraphResult {
+pub(super) fn list_channels(app: &App, id: &str, q: &Query) -> GraphResult {
     q.only(&["select", "filter"])?;
     let select = parse_select(q, CHANNEL_PROPERTIES, "microsoft.graph.channel")?;
     let clauses = match q.get("filter") {
@@ -1246,7 +1160,7 @@ fn list_channels(app: &App, id: &str, q: &Query) -> GraphResult {
     })
 }
 
-fn get_channel(app: &App, id: &str, cid: &str, q: &Query) -> GraphResult {
+pub(super) fn get_channel(app: &App, id: &str, cid: &str, q: &Query) -> GraphResult {
     q.only(&["select"])?;
     let select = parse_select(q, CHANNEL_PROPERTIES, "microsoft.graph.channel")?;
     app.store.read(|t| {
@@ -1265,7 +1179,7 @@ fn get_channel(app: &App, id: &str, cid: &str, q: &Query) -> GraphResult {
     })
 }
 
-fn create_channel(app: &App, ctx: &Ctx, id: &str, body: &[u8]) -> GraphResult {
+pub(super) fn create_channel(app: &App, ctx: &Ctx, id: &str, body: &[u8]) -> GraphResult {
     let input = parse_channel(&json_object(body)?)?;
     app.store.mutate(|t| {
         let i = t.team_group(id)?;
@@ -1281,7 +1195,7 @@ fn create_channel(app: &App, ctx: &Ctx, id: &str, body: &[u8]) -> GraphResult {
     })
 }
 
-fn patch_channel(app: &App, id: &str, cid: &str, body: &[u8]) -> GraphResult {
+pub(super) fn patch_channel(app: &App, id: &str, cid: &str, body: &[u8]) -> GraphResult {
     let body = json_object(body)?;
     let mut name = None;
     let mut description = None;
@@ -1325,7 +1239,7 @@ fn patch_channel(app: &App, id: &str, cid: &str, body: &[u8]) -> GraphResult {
     })
 }
 
-fn delete_channel(app: &App, id: &str, cid: &str) -> GraphResult {
+pub(super) fn delete_channel(app: &App, id: &str, cid: &str) -> GraphResult {
     app.store.mutate(|t| {
         let i = t.team_group(id)?;
         let team = t.team_mut(i);
@@ -1341,7 +1255,7 @@ fn delete_channel(app: &App, id: &str, cid: &str) -> GraphResult {
     })
 }
 
-fn list_channel_members(app: &App, id: &str, cid: &str) -> GraphResult {
+pub(super) fn list_channel_members(app: &App, id: &str, cid: &str) -> GraphResult {
     app.store.read(|t| {
         let i = t.team_group(id)?;
         let g = &t.groups[i];
@@ -1367,7 +1281,7 @@ fn list_channel_members(app: &App, id: &str, cid: &str) -> GraphResult {
     })
 }
 
-fn add_channel_member(app: &App, id: &str, cid: &str, body: &[u8]) -> GraphResult {
+pub(super) fn add_channel_member(app: &App, id: &str, cid: &str, body: &[u8]) -> GraphResult {
     let input = parse_member(&Value::Object(json_object(body)?))?;
     app.store.mutate(|t| {
         let i = t.team_group(id)?;
@@ -1421,7 +1335,7 @@ fn member_context(app: &App, gid: &str) -> String {
     )
 }
 
-fn list_members(app: &App, id: &str, q: &Query) -> GraphResult {
+pub(super) fn list_members(app: &App, id: &str, q: &Query) -> GraphResult {
     q.only(&["select", "top", "filter"])?;
     let clauses = match q.get("filter") {
         Some(f) => parse_filter(
@@ -1464,7 +1378,7 @@ fn member_of_team(t: &Tenant, i: usize, mid: &str) -> Result<String, GraphError>
         })
 }
 
-fn get_member(app: &App, id: &str, mid: &str) -> GraphResult {
+pub(super) fn get_member(app: &App, id: &str, mid: &str) -> GraphResult {
     app.store.read(|t| {
         let i = t.team_group(id)?;
         let uid = member_of_team(t, i, mid)?;
@@ -1481,7 +1395,7 @@ fn get_member(app: &App, id: &str, mid: &str) -> GraphResult {
 
 /// `POST /teams/{id}/members`. Adding someone who already is a member answers 201 with the
 /// existing membership (promoting to owner if asked), as the service does.
-fn add_member(app: &App, id: &str, body: &[u8]) -> GraphResult {
+pub(super) fn add_member(app: &App, id: &str, body: &[u8]) -> GraphResult {
     let input = parse_member(&Value::Object(json_object(body)?))?;
     app.store.mutate(|t| {
         let i = t.team_group(id)?;
@@ -1501,7 +1415,7 @@ fn add_member(app: &App, id: &str, body: &[u8]) -> GraphResult {
     })
 }
 
-fn patch_member(app: &App, id: &str, mid: &str, body: &[u8]) -> GraphResult {
+pub(super) fn patch_member(app: &App, id: &str, mid: &str, body: &[u8]) -> GraphResult {
     let body = json_object(body)?;
     let mut owner = None;
     for (k, v) in &body {
@@ -1551,7 +1465,7 @@ fn patch_member(app: &App, id: &str, mid: &str, body: &[u8]) -> GraphResult {
     })
 }
 
-fn remove_member(app: &App, id: &str, mid: &str) -> GraphResult {
+pub(super) fn remove_member(app: &App, id: &str, mid: &str) -> GraphResult {
     app.store.mutate(|t| {
         let i = t.team_group(id)?;
         let uid = member_of_team(t, i, mid)?;
@@ -1562,176 +1476,6 @@ fn remove_member(app: &App, id: &str, mid: &str) -> GraphResult {
 
 // ---------------------------------------------------------------------------------------------
 // Routing.
-
-/// Whether a first path segment belongs to this module (`teams`, `teams('id')`).
-pub(super) fn handles(first: &str) -> bool {
-    is(first.split('(').next().unwrap_or_default(), "teams")
-}
-
-pub(super) fn route(
-    app: &App,
-    ctx: &Ctx,
-    claims: &Claims,
-    m: &Method,
-    segs: &[String],
-    q: &Query,
-    body: &[u8],
-) -> GraphResult {
-    let segs = normalize(segs);
-    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
-    match s.as_slice() {
-        [_] => match *m {
-            Method::GET => {
-                require_teams(claims, TEAM_READ)?;
-                list_teams(app, q)
-            }
-            Method::POST => {
-                require_teams(claims, TEAM_CREATE)?;
-                create_team(app, ctx, body)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [_, id, rest @ ..] => route_team(app, ctx, claims, m, id, rest, q, body),
-        [] => Err(not_found_segment("teams")),
-    }
-}
-
-/// `/groups/{id}/team[/…]`: `PUT` creates the team; anything else is `/teams/{id}[/…]`.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn route_group_team(
-    app: &App,
-    ctx: &Ctx,
-    claims: &Claims,
-    m: &Method,
-    gid: &str,
-    rest: &[&str],
-    q: &Query,
-    body: &[u8],
-) -> GraphResult {
-    if rest.is_empty() && *m == Method::PUT {
-        require_teams(claims, TEAM_PUT)?;
-        return put_team(app, ctx, gid, body);
-    }
-    route_team(app, ctx, claims, m, gid, rest, q, body)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn route_team(
-    app: &App,
-    ctx: &Ctx,
-    claims: &Claims,
-    m: &Method,
-    id: &str,
-    rest: &[&str],
-    q: &Query,
-    body: &[u8],
-) -> GraphResult {
-    match rest {
-        [] => match *m {
-            Method::GET => {
-                require_teams(claims, TEAM_READ)?;
-                get_team(app, ctx, id, q)
-            }
-            Method::PATCH => {
-                require_teams(claims, TEAM_SETTINGS_WRITE)?;
-                patch_team(app, id, body)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [nav] if is(nav, "operations") => match *m {
-            Method::GET => {
-                require_teams(claims, OPERATION_READ)?;
-                list_operations(app, id)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [nav, op] if is(nav, "operations") => match *m {
-            Method::GET => {
-                require_teams(claims, OPERATION_READ)?;
-                get_operation(app, ctx, id, op)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [action] if is(action, "archive") || is(action, "unarchive") => match *m {
-            Method::POST => {
-                require_teams(claims, TEAM_SETTINGS_WRITE)?;
-                archive(app, ctx, id, body, is(action, "archive"))
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [nav] if is(nav, "primaryChannel") => match *m {
-            Method::GET => {
-                require_teams(claims, CHANNEL_READ)?;
-                get_channel(app, id, "primaryChannel", q)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [nav] if is(nav, "channels") => match *m {
-            Method::GET => {
-                require_teams(claims, CHANNEL_READ)?;
-                list_channels(app, id, q)
-            }
-            Method::POST => {
-                require_teams(claims, CHANNEL_CREATE)?;
-                create_channel(app, ctx, id, body)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [nav, cid] if is(nav, "channels") => match *m {
-            Method::GET => {
-                require_teams(claims, CHANNEL_READ)?;
-                get_channel(app, id, cid, q)
-            }
-            Method::PATCH => {
-                require_teams(claims, CHANNEL_WRITE)?;
-                patch_channel(app, id, cid, body)
-            }
-            Method::DELETE => {
-                require_teams(claims, CHANNEL_DELETE)?;
-                delete_channel(app, id, cid)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [nav, cid, members] if is(nav, "channels") && is(members, "members") => match *m {
-            Method::GET => {
-                require_teams(claims, CHANNEL_MEMBER_READ)?;
-                list_channel_members(app, id, cid)
-            }
-            Method::POST => {
-                require_teams(claims, CHANNEL_MEMBER_WRITE)?;
-                add_channel_member(app, id, cid, body)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [nav] if is(nav, "members") => match *m {
-            Method::GET => {
-                require_teams(claims, MEMBER_READ)?;
-                list_members(app, id, q)
-            }
-            Method::POST => {
-                require_teams(claims, MEMBER_WRITE)?;
-                add_member(app, id, body)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [nav, mid] if is(nav, "members") => match *m {
-            Method::GET => {
-                require_teams(claims, MEMBER_READ)?;
-                get_member(app, id, mid)
-            }
-            Method::PATCH => {
-                require_teams(claims, MEMBER_WRITE)?;
-                patch_member(app, id, mid, body)
-            }
-            Method::DELETE => {
-                require_teams(claims, MEMBER_WRITE)?;
-                remove_member(app, id, mid)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [seg, ..] => Err(not_found_segment(seg)),
-    }
-}
 
 #[cfg(test)]
 #[path = "teams_tests.rs"]

@@ -11,14 +11,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::odata::{is, method_not_allowed, not_found_segment};
-use super::permissions::require;
+use super::odata::{is, not_found_segment};
 use crate::app::App;
-use crate::auth::Claims;
 use crate::tenant::trace::{
     HISTORY, QUERIES_PER_WINDOW, RangeError, TraceRecord, check_range, events,
 };
@@ -26,59 +24,11 @@ use crate::web::paging;
 use crate::web::time::{parse_date, rfc3339};
 use crate::web::{Ctx, GraphError, GraphResult, Query, Reply};
 
-const READ: &[&str] = &["ExchangeMessageTrace.Read.All"];
 const DEFAULT_TOP: usize = 1000;
 const MAX_TOP: usize = 5000;
 
-pub(super) fn handles(first: &str) -> bool {
-    is(first, "admin")
-}
-
 fn bad(message: impl Into<String>) -> GraphError {
     GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", message)
-}
-
-pub(super) fn route(
-    app: &App,
-    ctx: &Ctx,
-    claims: &Claims,
-    m: &Method,
-    segs: &[String],
-    q: &Query,
-) -> GraphResult {
-    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
-    match s.as_slice() {
-        [_, ex, tr, mt] if is(ex, "exchange") && is(tr, "tracing") && is(mt, "messageTraces") => {
-            match *m {
-                Method::GET => {
-                    require(claims, READ)?;
-                    list(app, ctx, q)
-                }
-                _ => Err(method_not_allowed()),
-            }
-        }
-        [_, ex, tr, mt, id, function]
-            if is(ex, "exchange") && is(tr, "tracing") && is(mt, "messageTraces") =>
-        {
-            let Some(recipient) = details_argument(function)? else {
-                return Err(not_found_segment(function));
-            };
-            match *m {
-                Method::GET => {
-                    require(claims, READ)?;
-                    details(app, ctx, id, &recipient)
-                }
-                _ => Err(method_not_allowed()),
-            }
-        }
-        [_, ex, tr, mt, _]
-            if is(ex, "exchange") && is(tr, "tracing") && is(mt, "messageTraces") =>
-        {
-            Err(method_not_allowed())
-        }
-        [_, seg, ..] => Err(not_found_segment(seg)),
-        [_] | [] => Err(not_found_segment("admin")),
-    }
 }
 
 /// `getDetailsByRecipient(recipientAddress='…')`: the address, or `None` for another segment.
@@ -324,7 +274,7 @@ fn after(r: &TraceRecord, token: &str) -> Result<bool, GraphError> {
             && (r.recipient.as_str(), r.message_trace_id.as_str()) > (recipient, id)))
 }
 
-fn list(app: &App, ctx: &Ctx, q: &Query) -> GraphResult {
+pub(super) fn list(app: &App, ctx: &Ctx, q: &Query) -> GraphResult {
     q.only(&["filter", "top", "skiptoken"])?;
     let clauses = match q.get("filter") {
         Some(f) => parse_filter(f)?,
@@ -452,6 +402,15 @@ fn details(app: &App, ctx: &Ctx, id: &str, recipient: &str) -> GraphResult {
         "@odata.context": format!("{}$metadata#Collection(microsoft.graph.exchangeMessageTraceDetail)", app.graph_root()),
         "value": value,
     })))
+}
+
+/// `GET …/messageTraces/{id}/{function}`: `getDetailsByRecipient(recipientAddress='…')`, or
+/// Graph's 400 for another segment.
+pub(super) fn function(app: &App, ctx: &Ctx, id: &str, function: &str) -> GraphResult {
+    let Some(recipient) = details_argument(function)? else {
+        return Err(not_found_segment(function));
+    };
+    details(app, ctx, id, &recipient)
 }
 
 #[cfg(test)]

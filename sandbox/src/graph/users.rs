@@ -491,6 +491,13 @@ pub(super) fn delete(app: &App, key: &str) -> GraphResult {
     })
 }
 
+/// `/me`, which names the signed-in user: there is none with an app-only token.
+pub(super) fn me() -> GraphResult {
+    Err(GraphError::odata(
+        "/me request is only valid with delegated authentication flow.",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

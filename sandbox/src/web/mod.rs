@@ -5,6 +5,7 @@ pub(crate) mod paging;
 pub(crate) mod path;
 pub(crate) mod query;
 pub(crate) mod reply;
+pub(crate) mod router;
 pub(crate) mod time;
 
 pub(crate) use query::Query;
