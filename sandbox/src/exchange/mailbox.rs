@@ -507,3 +507,192 @@ fn set_message_configuration(call: &mut Call, b: &Bound) -> Result<Vec<Value>, E
     }
     Ok(Vec::new())
 }
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+    use serde_json::{Value, json};
+
+    use crate::testkit::{ADMIN, assert_exo_error, kit};
+
+    #[test]
+    fn mailboxes_get_and_set() {
+        let k = kit();
+        let (ann_id, ann) = k.mailbox_user("ann");
+        let all = k.ok("Get-Mailbox", json!({}));
+        assert_eq!(all.len(), 2);
+        let mb = &k.ok("Get-Mailbox", json!({"Identity": ann}))[0];
+        for (prop, want) in [
+            ("PrimarySmtpAddress", json!(ann)),
+            ("UserPrincipalName", json!(ann)),
+            ("Alias", json!("ann")),
+            ("ExternalDirectoryObjectId", json!(ann_id)),
+            ("RecipientTypeDetails", json!("UserMailbox")),
+            ("ForwardingSmtpAddress", Value::Null),
+            ("DeliverToMailboxAndForward", json!(false)),
+            ("AuditEnabled", json!(true)),
+            ("RetentionPolicy", json!("Default MRM Policy")),
+        ] {
+            assert_eq!(mb[prop], want, "{prop}");
+        }
+        // Any unique identity works: alias, display name, object id.
+        for key in [
+            "ann",
+            "User ann",
+            ann_id.as_str(),
+            "SMTP:ann@libertygoldsilver.com",
+        ] {
+            assert_eq!(
+                k.ok("Get-Mailbox", json!({"Identity": key}))[0]["Alias"],
+                "ann"
+            );
+        }
+
+        // Set-Mailbox forwards and changes auditing; Set- outputs nothing.
+        let out = k.ok(
+            "Set-Mailbox",
+            json!({"Identity": ann, "ForwardingSmtpAddress": "smtp:archive@example.org", "DeliverToMailboxAndForward": true, "AuditEnabled": "$false"}),
+        );
+        assert!(out.is_empty());
+        let mb = &k.ok("Get-Mailbox", json!({"Identity": "ann"}))[0];
+        assert_eq!(mb["ForwardingSmtpAddress"], "smtp:archive@example.org");
+        assert_eq!(mb["DeliverToMailboxAndForward"], true);
+        assert_eq!(mb["AuditEnabled"], false);
+
+        // Setting the same values again changes nothing, and says so.
+        let a = k.exo(
+            "Set-Mailbox",
+            json!({"Identity": ann, "ForwardingSmtpAddress": "archive@example.org"}),
+        );
+        assert_eq!(a.status, 200);
+        assert_eq!(
+            a.warnings(),
+            vec!["The command completed successfully but no settings of 'ann' have been modified."]
+        );
+        // $null clears forwarding.
+        k.ok(
+            "Set-Mailbox",
+            json!({"Identity": ann, "ForwardingSmtpAddress": null}),
+        );
+        assert!(
+            k.ok("Get-Mailbox", json!({"Identity": ann}))[0]["ForwardingSmtpAddress"].is_null()
+        );
+
+        // Errors: unknown identity, unknown parameter, bad address, unknown policy, a user without
+        // a mailbox.
+        assert_exo_error(
+            &k.exo(
+                "Get-Mailbox",
+                json!({"Identity": "ghost@libertygoldsilver.com"}),
+            ),
+            404,
+            "NotFound",
+            "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation couldn't be performed because object 'ghost@libertygoldsilver.com' couldn't be found on '",
+        );
+        assert_exo_error(
+            &k.exo(
+                "Set-Mailbox",
+                json!({"Identity": ann, "ForwardTo": "x@y.z"}),
+            ),
+            400,
+            "BadRequest",
+            "A parameter cannot be found that matches parameter name 'ForwardTo'.",
+        );
+        assert_exo_error(
+            &k.exo(
+                "Set-Mailbox",
+                json!({"Identity": ann, "ForwardingSmtpAddress": "not-an-address"}),
+            ),
+            400,
+            "BadRequest",
+            "isn't a valid SMTP address",
+        );
+        assert_exo_error(
+            &k.exo(
+                "Set-Mailbox",
+                json!({"Identity": ann, "RetentionPolicy": "Nope"}),
+            ),
+            404,
+            "NotFound",
+            "object 'Nope' couldn't be found",
+        );
+        assert_exo_error(
+            &k.exo("Set-Mailbox", json!({"AuditEnabled": true})),
+            400,
+            "BadRequest",
+            "missing mandatory parameters: Identity.",
+        );
+        // A documented parameter the sandbox does not emulate is refused, not ignored.
+        assert_exo_error(
+            &k.exo(
+                "Set-Mailbox",
+                json!({"Identity": ann, "LitigationHoldEnabled": true}),
+            ),
+            400,
+            "BadRequest",
+            "does not emulate the 'LitigationHoldEnabled' parameter of Set-Mailbox",
+        );
+        let a = k.graph(
+            Method::POST,
+            "/users",
+            Some(json!({"accountEnabled": true, "displayName": "No Box", "mailNickname": "nobox",
+                "userPrincipalName": "nobox@libertygoldsilver.com", "passwordProfile": {"password": "Str0ng!pass"}})),
+        );
+        assert_eq!(a.status, 201);
+        assert_eq!(
+            k.exo("Get-Mailbox", json!({"Identity": "nobox"})).status,
+            404
+        );
+    }
+
+    #[test]
+    fn mailbox_message_configuration() {
+        let k = kit();
+        let cfg = &k.ok(
+            "Get-MailboxMessageConfiguration",
+            json!({"Identity": ADMIN}),
+        )[0];
+        assert_eq!(cfg["ReadReceiptResponse"], "DoNotAutomaticallySend");
+        assert_eq!(cfg["IsReplyAllTheDefaultResponse"], true);
+        assert_eq!(cfg["Identity"], "admin");
+        k.ok(
+            "Set-MailboxMessageConfiguration",
+            json!({"Identity": ADMIN, "ReadReceiptResponse": "alwayssend", "IsReplyAllTheDefaultResponse": false, "DefaultFormat": "PlainText"}),
+        );
+        let cfg = &k.ok(
+            "Get-MailboxMessageConfiguration",
+            json!({"Identity": "admin"}),
+        )[0];
+        assert_eq!(cfg["ReadReceiptResponse"], "AlwaysSend");
+        assert_eq!(cfg["IsReplyAllTheDefaultResponse"], false);
+        assert_eq!(cfg["DefaultFormat"], "PlainText");
+
+        assert_exo_error(
+            &k.exo(
+                "Set-MailboxMessageConfiguration",
+                json!({"Identity": ADMIN, "ReadReceiptResponse": "Sometimes"}),
+            ),
+            400,
+            "BadRequest",
+            "Cannot bind parameter 'ReadReceiptResponse'. Cannot convert value \"Sometimes\" to type \"Microsoft.Exchange.Data.Storage.Management.ReadReceiptResponse\". Error: \"Unable to match the identifier name Sometimes to a valid enumerator name. Specify one of the following enumerator names and try again:\r\nDoNotAutomaticallySend, AlwaysSend, NeverSend\"",
+        );
+        assert_exo_error(
+            &k.exo(
+                "Get-MailboxMessageConfiguration",
+                json!({"Identity": "ghost"}),
+            ),
+            404,
+            "NotFound",
+            "object 'ghost' couldn't be found",
+        );
+        assert_exo_error(
+            &k.exo(
+                "Set-MailboxMessageConfiguration",
+                json!({"Identity": ADMIN, "PreviewMarkAsReadDelaytime": 31}),
+            ),
+            400,
+            "BadRequest",
+            "greater than the maximum allowed range of 30",
+        );
+    }
+}

@@ -23,9 +23,6 @@ mod params;
 mod retention;
 mod trace;
 
-#[cfg(test)]
-mod tests;
-
 use http::{HeaderMap, Method, StatusCode};
 use serde_json::{Map, Value, json};
 
@@ -331,4 +328,210 @@ fn page(
     }
     body.insert("value".into(), Value::Array(items));
     Reply::ok(Value::Object(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+    use serde_json::json;
+    use time::OffsetDateTime;
+
+    use crate::auth::{GRAPH_AUDIENCE, OUTLOOK_AUDIENCE};
+    use crate::testkit::{
+        Answer, TENANT, assert_exo_error, invoke_body, invoke_path, kit, kit_with,
+    };
+
+    #[test]
+    fn tokens_are_for_one_resource_only() {
+        let k = kit();
+        let graph_token = k.token(GRAPH_AUDIENCE);
+        let exo_token = k.token(OUTLOOK_AUDIENCE);
+        let b = invoke_body("Get-OrganizationConfig", json!({}));
+
+        // A Graph token is refused by Exchange, with Exchange's 401.
+        let a = k.exchange_raw(Method::POST, &invoke_path(), Some(&graph_token), &[], &b);
+        assert_eq!(a.status, 401);
+        assert!(
+            a.header("WWW-Authenticate")
+                .unwrap()
+                .contains("00000002-0000-0ff1-ce00-000000000000")
+        );
+        assert!(
+            a.header("x-ms-diagnostics")
+                .unwrap()
+                .contains("invalid_resource")
+        );
+        let a = k.exchange_raw(Method::POST, &invoke_path(), None, &[], &b);
+        assert_eq!(a.status, 401);
+        let tampered = format!("{exo_token}x");
+        let a = k.exchange_raw(Method::POST, &invoke_path(), Some(&tampered), &[], &b);
+        assert_eq!(a.status, 401);
+
+        // An Exchange token is refused by Graph.
+        let e = crate::auth::verify_graph_token(
+            &k.app,
+            Some(&format!("Bearer {exo_token}")),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "Access token validation failure. Invalid audience."
+        );
+
+        // Each token carries its own resource's roles.
+        let claims = crate::auth::verify_exchange_token(
+            &k.app,
+            Some(&format!("Bearer {exo_token}")),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        assert_eq!(claims.roles, vec!["Exchange.ManageAsApp"]);
+        let claims = crate::auth::verify_graph_token(
+            &k.app,
+            Some(&format!("Bearer {graph_token}")),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        assert!(!claims.has_any(&["Exchange.ManageAsApp"]));
+        assert!(claims.has_any(&["User.ReadWrite.All"]));
+
+        // The right token works.
+        let a = k.exchange_raw(Method::POST, &invoke_path(), Some(&exo_token), &[], &b);
+        assert_eq!(a.status, 200, "{}", a.body);
+
+        // Without the Exchange.ManageAsApp permission the token has no role for Exchange.
+        let k2 = kit_with(vec!["User.ReadWrite.All".into()]);
+        let a = k2.exo("Get-OrganizationConfig", json!({}));
+        assert_eq!(a.status, 401);
+        assert!(
+            a.header("x-ms-diagnostics")
+                .unwrap()
+                .contains("Exchange.ManageAsApp")
+        );
+    }
+
+    #[test]
+    fn envelope_shapes_and_errors() {
+        let k = kit();
+        let token = k.token(OUTLOOK_AUDIENCE);
+        let a = k.exo("Get-Mailbox", json!({}));
+        assert_eq!(a.status, 200);
+        assert_eq!(
+            a.body["@odata.context"],
+            format!(
+                "https://127.0.0.1:9/adminapi/beta/{TENANT}/$metadata#Collection(Exchange.GenericHashTable)"
+            )
+        );
+        assert_eq!(a.body["@adminapi.warnings"], json!([]));
+
+        // The tenant may be named by a verified domain.
+        let a = k.exchange_raw(
+            Method::POST,
+            "/beta/libertygoldsilver.onmicrosoft.com/InvokeCommand",
+            Some(&token),
+            &[],
+            &invoke_body("Get-Mailbox", json!({})),
+        );
+        assert_eq!(a.status, 200, "{}", a.body);
+
+        let a = k.exo("Get-Mailboxes", json!({}));
+        assert_exo_error(
+            &a,
+            400,
+            "BadRequest",
+            "|System.Management.Automation.CommandNotFoundException|The term 'Get-Mailboxes' is not recognized as the name of a cmdlet",
+        );
+        for (method, path, b, status) in [
+            (
+                Method::GET,
+                invoke_path(),
+                invoke_body("Get-Mailbox", json!({})),
+                405,
+            ),
+            (
+                Method::POST,
+                format!("/v1.0/{TENANT}/InvokeCommand"),
+                invoke_body("Get-Mailbox", json!({})),
+                405,
+            ),
+            (
+                Method::POST,
+                "/beta/contoso.onmicrosoft.com/InvokeCommand".to_string(),
+                invoke_body("Get-Mailbox", json!({})),
+                404,
+            ),
+            (Method::POST, invoke_path(), b"not json".to_vec(), 400),
+            (
+                Method::POST,
+                invoke_path(),
+                b"{\"Cmdlet\": 1}".to_vec(),
+                400,
+            ),
+            (
+                Method::POST,
+                format!("/beta/{TENANT}/Mailbox"),
+                Vec::new(),
+                404,
+            ),
+        ] {
+            let a = k.exchange_raw(method.clone(), &path, Some(&token), &[], &b);
+            assert_eq!(a.status, status, "{method} {path}: {}", a.body);
+            assert!(a.body["error"]["code"].is_string());
+        }
+        // Cmdlet names are case-insensitive, as in PowerShell.
+        assert_eq!(k.exo("get-organizationconfig", json!({})).status, 200);
+    }
+
+    #[test]
+    fn paging_with_maxpagesize() {
+        let k = kit();
+        k.mailbox_user("ann");
+        k.mailbox_user("bob");
+        let token = k.token(OUTLOOK_AUDIENCE);
+        let b = invoke_body("Get-Mailbox", json!({"ResultSize": "Unlimited"}));
+        let prefer = [("Prefer", "odata.maxpagesize=2")];
+        let a = k.exchange_raw(Method::POST, &invoke_path(), Some(&token), &prefer, &b);
+        assert_eq!(a.value().len(), 2);
+        let next = a.body["@odata.nextLink"].as_str().unwrap().to_string();
+        let rest = next.strip_prefix("https://127.0.0.1:9/adminapi").unwrap();
+        let a = k.exchange_raw(Method::POST, rest, Some(&token), &prefer, &b);
+        assert_eq!(a.value().len(), 1);
+        assert!(a.body.get("@odata.nextLink").is_none());
+    }
+
+    #[test]
+    fn request_log_and_faults_see_the_cmdlet() {
+        use crate::faults::Fault;
+        let k = kit();
+        k.app
+            .faults
+            .add(Fault {
+                path_prefix: Some("/adminapi/".into()),
+                status: Some(429),
+                retry_after: Some(2),
+                times: Some(1),
+                cmdlet: Some("Get-Mailbox".into()),
+                ..Fault::default()
+            })
+            .unwrap();
+        let ctx = crate::web::Ctx::new(None);
+        let fault = k
+            .app
+            .faults
+            .take_for(
+                &Method::POST,
+                "/adminapi/beta/x/InvokeCommand",
+                Some("get-mailbox"),
+            )
+            .unwrap();
+        let reply = Answer::from(super::fault_reply(&fault, &ctx).unwrap());
+        assert_eq!(reply.status, 429);
+        assert_eq!(reply.header("Retry-After"), Some("2"));
+        assert_eq!(reply.body["error"]["code"], "TooManyRequests");
+        assert_eq!(
+            super::cmdlet_name(&invoke_body("Set-Mailbox", json!({}))).as_deref(),
+            Some("Set-Mailbox")
+        );
+    }
 }

@@ -527,3 +527,148 @@ fn remove_policy(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
     })?;
     Ok(Vec::new())
 }
+
+#[cfg(test)]
+mod tests {
+
+    use serde_json::json;
+
+    use crate::testkit::kit;
+
+    #[test]
+    fn retention_tags_and_policies() {
+        let k = kit();
+        let (_, ann) = k.mailbox_user("ann");
+        let tags = k.ok("Get-RetentionPolicyTag", json!({}));
+        assert!(
+            tags.iter()
+                .any(|t| t["Name"] == "Default 2 year move to archive")
+        );
+        let policies = k.ok("Get-RetentionPolicy", json!({}));
+        assert_eq!(policies[0]["Name"], "Default MRM Policy");
+        assert_eq!(policies[0]["IsDefault"], true);
+
+        let tag = &k.ok(
+            "New-RetentionPolicyTag",
+            json!({"Name": "Mail 3 years", "Type": "All", "AgeLimitForRetention": 1095, "RetentionAction": "DeleteAndAllowRecovery", "RetentionEnabled": true}),
+        )[0];
+        assert_eq!(tag["AgeLimitForRetention"], "1095.00:00:00");
+        assert_eq!(tag["Type"], "All");
+        assert_eq!(
+            k.exo("New-RetentionPolicyTag", json!({"Name": "Mail 3 years", "Type": "All", "AgeLimitForRetention": 1, "RetentionAction": "PermanentlyDelete"}))
+                .status,
+            400
+        );
+        // Documented rules.
+        for (params, want) in [
+            (
+                json!({"Name": "a", "Type": "All", "RetentionEnabled": true}),
+                "AgeLimitForRetention and RetentionAction",
+            ),
+            (
+                json!({"Name": "b", "Type": "RecoverableItems", "AgeLimitForRetention": 14, "RetentionAction": "PermanentlyDelete"}),
+                "only valid retention action is MoveToArchive",
+            ),
+            (
+                json!({"Name": "c", "Type": "Inbox", "AgeLimitForRetention": 14, "RetentionAction": "MoveToArchive"}),
+                "MoveToArchive action can be used only",
+            ),
+            (
+                json!({"Name": "d", "Type": "Everything", "AgeLimitForRetention": 14, "RetentionAction": "MoveToArchive"}),
+                "Unable to match the identifier name Everything",
+            ),
+            (
+                json!({"Name": "e", "Type": "All", "AgeLimitForRetention": 14, "RetentionAction": "Shred"}),
+                "DeleteAndAllowRecovery, PermanentlyDelete",
+            ),
+        ] {
+            let a = k.exo("New-RetentionPolicyTag", params.clone());
+            assert_eq!(a.status, 400, "{params}");
+            assert!(a.detail().contains(want), "{params}: {}", a.detail());
+        }
+
+        let policy = &k.ok(
+            "New-RetentionPolicy",
+            json!({"Name": "Mail 3 years policy", "RetentionPolicyTagLinks": ["Mail 3 years", "1 Week Delete"]}),
+        )[0];
+        assert_eq!(
+            policy["RetentionPolicyTagLinks"],
+            json!(["Mail 3 years", "1 Week Delete"])
+        );
+        assert_eq!(policy["IsDefault"], false);
+        // Two default policy tags in one policy are refused.
+        let a = k.exo(
+            "New-RetentionPolicy",
+            json!({"Name": "two", "RetentionPolicyTagLinks": "Mail 3 years,Default 2 year move to archive"}),
+        );
+        assert!(
+            a.detail().contains("only one default policy tag"),
+            "{}",
+            a.body
+        );
+        assert_eq!(
+            k.exo(
+                "New-RetentionPolicy",
+                json!({"Name": "x", "RetentionPolicyTagLinks": ["nope"]})
+            )
+            .status,
+            404
+        );
+
+        k.ok(
+            "Set-Mailbox",
+            json!({"Identity": ann, "RetentionPolicy": "Mail 3 years policy"}),
+        );
+        assert_eq!(
+            k.ok("Get-Mailbox", json!({"Identity": ann}))[0]["RetentionPolicy"],
+            "Mail 3 years policy"
+        );
+        // In use: removal needs -Force, and leaves the mailbox without a policy.
+        let a = k.exo(
+            "Remove-RetentionPolicy",
+            json!({"Identity": "Mail 3 years policy", "Confirm": false}),
+        );
+        assert_eq!(a.status, 400);
+        assert!(a.detail().contains("use -Force"), "{}", a.detail());
+        k.ok(
+            "Remove-RetentionPolicy",
+            json!({"Identity": "Mail 3 years policy", "Force": true, "Confirm": false}),
+        );
+        assert!(k.ok("Get-Mailbox", json!({"Identity": ann}))[0]["RetentionPolicy"].is_null());
+        assert_eq!(
+            k.exo(
+                "Get-RetentionPolicy",
+                json!({"Identity": "Mail 3 years policy"})
+            )
+            .status,
+            404
+        );
+        k.ok(
+            "Remove-RetentionPolicyTag",
+            json!({"Identity": "Mail 3 years", "Confirm": false}),
+        );
+        assert_eq!(
+            k.exo(
+                "Remove-RetentionPolicyTag",
+                json!({"Identity": "Mail 3 years"})
+            )
+            .status,
+            404
+        );
+
+        // Set-RetentionPolicy -IsDefault warns that it replaces the default.
+        k.ok("New-RetentionPolicy", json!({"Name": "Other"}));
+        let a = k.exo(
+            "Set-RetentionPolicy",
+            json!({"Identity": "Other", "IsDefault": true}),
+        );
+        assert_eq!(a.status, 200);
+        assert!(a.warnings()[0].contains("replaces 'Default MRM Policy'"));
+        // A mailbox with no policy of its own follows the default.
+        let (_, bob) = k.mailbox_user("bob");
+        assert_eq!(
+            k.ok("Get-Mailbox", json!({"Identity": bob}))[0]["RetentionPolicy"],
+            "Other"
+        );
+    }
+}

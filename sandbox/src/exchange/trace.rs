@@ -204,3 +204,182 @@ fn get_message_trace_detail(call: &mut Call, b: &Bound) -> Result<Vec<Value>, Ex
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+
+    use serde_json::json;
+    use time::{Duration, OffsetDateTime};
+
+    use crate::testkit::{ADMIN, kit};
+    use crate::web::time::rfc3339;
+
+    #[test]
+    fn message_trace_from_sent_mail() {
+        let k = kit();
+        let (_, ann) = k.mailbox_user("ann");
+        k.send(
+            ADMIN,
+            &[&ann, "partner@example.org", "ghost@libertygoldsilver.com"],
+            "Quarterly report",
+        );
+        k.send(&ann, &[ADMIN], "Re: Quarterly report");
+        let outbox = k.app.outbox.lock().unwrap().clone();
+        let message_id = outbox[0]["internetMessageId"].as_str().unwrap().to_string();
+
+        let all = k.ok("Get-MessageTraceV2", json!({}));
+        assert_eq!(all.len(), 4);
+        let by_sender = k.ok("Get-MessageTraceV2", json!({"SenderAddress": ADMIN}));
+        assert_eq!(by_sender.len(), 3);
+        let statuses: Vec<(&str, &str)> = by_sender
+            .iter()
+            .map(|r| {
+                (
+                    r["RecipientAddress"].as_str().unwrap(),
+                    r["Status"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            statuses,
+            vec![
+                ("ann@libertygoldsilver.com", "Delivered"),
+                ("ghost@libertygoldsilver.com", "Failed"),
+                ("partner@example.org", "Delivered"),
+            ]
+        );
+        let external = by_sender
+            .iter()
+            .find(|r| r["RecipientAddress"] == "partner@example.org")
+            .unwrap();
+        assert!(external["ToIP"].as_str().unwrap().starts_with("203.0.113."));
+        assert!(by_sender[0]["ToIP"].is_null());
+        let r = &by_sender[0];
+        assert_eq!(r["MessageId"], message_id);
+        assert_eq!(r["Subject"], "Quarterly report");
+        assert!(r["Size"].as_u64().unwrap() > 0);
+        assert!(uuid::Uuid::parse_str(r["MessageTraceId"].as_str().unwrap()).is_ok());
+
+        let by_recipient = k.ok("Get-MessageTraceV2", json!({"RecipientAddress": ADMIN}));
+        assert_eq!(by_recipient.len(), 1);
+        assert_eq!(by_recipient[0]["SenderAddress"], ann);
+        assert_eq!(
+            k.ok("Get-MessageTraceV2", json!({"MessageId": message_id}))
+                .len(),
+            3
+        );
+        assert_eq!(
+            k.ok("Get-MessageTraceV2", json!({"Status": "Failed"}))
+                .len(),
+            1
+        );
+        assert_eq!(
+            k.ok(
+                "Get-MessageTraceV2",
+                json!({"Subject": "Re:", "SubjectFilterType": "StartsWith"})
+            )
+            .len(),
+            1
+        );
+
+        // Paging as documented: StartingRecipientAddress and EndDate from the last record.
+        let now = OffsetDateTime::now_utc();
+        let start = rfc3339(now - Duration::days(1));
+        let end = rfc3339(now + Duration::minutes(1));
+        let first = k.exo(
+            "Get-MessageTraceV2",
+            json!({"StartDate": start, "EndDate": end, "ResultSize": 2}),
+        );
+        assert_eq!(first.value().len(), 2);
+        assert!(
+            first.warnings()[0].contains("StartingRecipientAddress"),
+            "{}",
+            first.body
+        );
+        let last = first.value().last().unwrap().clone();
+        let rest = k.ok(
+            "Get-MessageTraceV2",
+            json!({"StartDate": start, "EndDate": last["Received"], "StartingRecipientAddress": last["RecipientAddress"]}),
+        );
+        assert_eq!(rest.len(), 2);
+        let mut seen: Vec<String> = first
+            .value()
+            .iter()
+            .chain(rest.iter())
+            .map(|r| format!("{}{}", r["MessageTraceId"], r["RecipientAddress"]))
+            .collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 4);
+
+        // Details of one recipient.
+        let detail = k.ok(
+            "Get-MessageTraceDetailV2",
+            json!({"MessageTraceId": external["MessageTraceId"], "RecipientAddress": "partner@example.org"}),
+        );
+        let events: Vec<&str> = detail
+            .iter()
+            .map(|e| e["Event"].as_str().unwrap())
+            .collect();
+        assert_eq!(events, vec!["Receive", "Submit", "Send external"]);
+    }
+
+    #[test]
+    fn message_trace_limits() {
+        let k = kit();
+        let now = OffsetDateTime::now_utc();
+        for (params, want) in [
+            (
+                json!({"StartDate": rfc3339(now - Duration::days(11)), "EndDate": rfc3339(now)}),
+                "can't exceed 10 days",
+            ),
+            (
+                json!({"StartDate": rfc3339(now - Duration::days(95)), "EndDate": rfc3339(now - Duration::days(90))}),
+                "can't be older than 90 days",
+            ),
+            (
+                json!({"StartDate": rfc3339(now - Duration::days(1))}),
+                "both StartDate and EndDate",
+            ),
+            (
+                json!({"StartDate": rfc3339(now), "EndDate": rfc3339(now - Duration::days(1))}),
+                "earlier than the EndDate",
+            ),
+            (json!({"ResultSize": 5001}), "maximum allowed range of 5000"),
+            (json!({"Status": "Lost"}), "Delivered, Expanded, Failed"),
+            (
+                json!({"StartDate": "someday", "EndDate": "later"}),
+                "not recognized as a valid DateTime",
+            ),
+        ] {
+            let a = k.exo("Get-MessageTraceV2", params.clone());
+            assert_eq!(a.status, 400, "{params}");
+            assert!(a.detail().contains(want), "{params}: {}", a.detail());
+        }
+        // The US short date form works too.
+        let d = |t: OffsetDateTime| format!("{}/{}/{}", u8::from(t.month()), t.day(), t.year());
+        assert_eq!(
+            k.exo(
+                "Get-MessageTraceV2",
+                json!({"StartDate": d(now - Duration::days(3)), "EndDate": d(now)}),
+            )
+            .status,
+            200
+        );
+    }
+
+    #[test]
+    fn message_trace_throttles_at_100_queries_in_5_minutes() {
+        let k = kit();
+        for _ in 0..99 {
+            k.app
+                .exo_trace_queries
+                .admit(OffsetDateTime::now_utc())
+                .unwrap();
+        }
+        assert_eq!(k.exo("Get-MessageTraceV2", json!({})).status, 200);
+        let a = k.exo("Get-MessageTraceV2", json!({}));
+        assert_eq!(a.status, 429, "{}", a.body);
+        assert!(a.header("Retry-After").is_some());
+    }
+}

@@ -202,6 +202,11 @@ fn step_response(id: &str, ctx: &Ctx, reply: Reply) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use http::Method;
+    use serde_json::{Value, json};
+
+    use crate::testkit::{team_body, tenant};
+
     use super::*;
 
     fn steps(v: Value) -> Result<Vec<Step>, GraphError> {
@@ -243,5 +248,34 @@ mod tests {
         .unwrap();
         assert_eq!(ok[1].depends_on, vec!["1"]);
         assert_eq!(ok[0].method, Method::GET);
+    }
+
+    #[test]
+    fn batch_runs_team_steps() {
+        let t = tenant();
+        let owner = t.user("batcher");
+        let gid = t.group("batched", &[&owner], &[]);
+        let body = json!({"requests": [
+            {"id": "1", "method": "POST", "url": "/teams", "headers": {"Content-Type": "application/json"}, "body": team_body(&gid)},
+            {"id": "2", "method": "GET", "url": format!("/groups('{gid}')"), "dependsOn": ["1"]}
+        ]});
+        let reply = handle(
+            &t.app,
+            &t.claims,
+            &serde_json::to_vec(&body).unwrap(),
+            crate::graph::route,
+        )
+        .unwrap();
+        let ReplyBody::Json(v) = reply.body else {
+            panic!("json")
+        };
+        assert_eq!(v["responses"][0]["status"], 202);
+        assert!(
+            v["responses"][0]["headers"]["Location"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("/teams('{gid}')/operations('"))
+        );
+        assert_eq!(v["responses"][1]["status"], 200);
     }
 }

@@ -10,11 +10,12 @@
 
 use http::Method;
 
+use super::connect::{email, files, planner, tabs};
+use super::groups::{deleted, group, refs, settings};
 use super::odata::{is, method_not_allowed, not_found_segment};
 use super::permissions::*;
-use super::{
-    batch, connect, groups, licenses, mail, mailbox, org, policies, teams, tracing, users,
-};
+use super::teams::{channels, members, operations, team};
+use super::{batch, licenses, mail, mailbox, org, policies, tracing, users};
 use crate::app::App;
 use crate::auth::Claims;
 use crate::web::path::normalize;
@@ -107,67 +108,67 @@ static ROUTES: &[Route<Need, Handler>] = &[
     get("policies/identitySecurityDefaultsEnforcementPolicy", POLICY_READ, |r| policies::get(r.app, r.query)),
     patch("policies/identitySecurityDefaultsEnforcementPolicy", POLICY_WRITE, |r| policies::patch(r.app, r.body)),
     // Groups and their recycle bin.
-    any("directory/deletedItems", |_| groups::cast_required()),
-    get("directory/deletedItems/{cast:type}", DELETED_READ, |r| groups::list_deleted(r.app, r.p("cast"), r.query)),
-    get("directory/deletedItems/microsoft.graph.group/{id}", DELETED_READ, |r| groups::get_deleted(r.app, r.p("id"))),
-    get("directory/deletedItems/{id}", DELETED_READ, |r| groups::get_deleted(r.app, r.p("id"))),
-    delete("directory/deletedItems/{id}", GROUP_WRITE, |r| groups::purge_deleted(r.app, r.p("id"))),
-    post("directory/deletedItems/{id}/restore", GROUP_WRITE, |r| groups::restore_deleted(r.app, r.p("id"))),
-    get("groups", GROUP_READ, |r| groups::list(r.app, r.query)),
-    post("groups", GROUP_CREATE, |r| groups::create(r.app, r.ctx, r.body)),
-    get("groups/{id}", GROUP_READ, |r| groups::get(r.app, r.p("id"), r.query)),
-    patch("groups/{id}", GROUP_WRITE, |r| groups::update(r.app, r.p("id"), r.body)),
-    delete("groups/{id}", GROUP_WRITE, |r| groups::delete(r.app, r.ctx, r.p("id"))),
-    get("groups/{id}/members", GROUP_MEMBER_READ, |r| groups::list_refs(r.app, r.query, r.p("id"), false)),
-    get("groups/{id}/owners", GROUP_MEMBER_READ, |r| groups::list_refs(r.app, r.query, r.p("id"), true)),
-    post("groups/{id}/members/$ref", GROUP_MEMBER_WRITE, |r| groups::add_ref(r.app, r.p("id"), false, r.body)),
-    post("groups/{id}/owners/$ref", GROUP_MEMBER_WRITE, |r| groups::add_ref(r.app, r.p("id"), true, r.body)),
-    delete("groups/{id}/members/{user}/$ref", GROUP_MEMBER_WRITE, |r| groups::remove_ref(r.app, r.p("id"), r.p("user"), false)),
-    delete("groups/{id}/owners/{user}/$ref", GROUP_MEMBER_WRITE, |r| groups::remove_ref(r.app, r.p("id"), r.p("user"), true)),
-    get("groups/{id}/settings", GROUP_READ, |r| groups::list_settings(r.app, r.p("id"))),
-    post("groups/{id}/settings", GROUP_WRITE, |r| groups::create_setting(r.app, r.p("id"), r.body)),
-    get("groups/{id}/settings/{sid}", GROUP_READ, |r| groups::get_setting(r.app, r.p("id"), r.p("sid"))),
-    patch("groups/{id}/settings/{sid}", GROUP_WRITE, |r| groups::patch_setting(r.app, r.p("id"), r.p("sid"), r.body)),
-    delete("groups/{id}/settings/{sid}", GROUP_WRITE, |r| groups::delete_setting(r.app, r.p("id"), r.p("sid"))),
-    get("groups/{id}/drive", DRIVE_READ, |r| connect::group_drive(r.app, r.p("id"))),
-    get("groups/{id}/planner/plans", PLAN_READ, |r| connect::group_plans(r.app, r.p("id"))),
-    put("groups/{id}/team", TEAM_PUT, |r| teams::put_team(r.app, r.ctx, r.p("id"), r.body)),
+    any("directory/deletedItems", |_| deleted::cast_required()),
+    get("directory/deletedItems/{cast:type}", DELETED_READ, |r| deleted::list(r.app, r.p("cast"), r.query)),
+    get("directory/deletedItems/microsoft.graph.group/{id}", DELETED_READ, |r| deleted::get(r.app, r.p("id"))),
+    get("directory/deletedItems/{id}", DELETED_READ, |r| deleted::get(r.app, r.p("id"))),
+    delete("directory/deletedItems/{id}", GROUP_WRITE, |r| deleted::purge(r.app, r.p("id"))),
+    post("directory/deletedItems/{id}/restore", GROUP_WRITE, |r| deleted::restore(r.app, r.p("id"))),
+    get("groups", GROUP_READ, |r| group::list(r.app, r.query)),
+    post("groups", GROUP_CREATE, |r| group::create(r.app, r.ctx, r.body)),
+    get("groups/{id}", GROUP_READ, |r| group::get(r.app, r.p("id"), r.query)),
+    patch("groups/{id}", GROUP_WRITE, |r| group::update(r.app, r.p("id"), r.body)),
+    delete("groups/{id}", GROUP_WRITE, |r| group::delete(r.app, r.ctx, r.p("id"))),
+    get("groups/{id}/members", GROUP_MEMBER_READ, |r| refs::list(r.app, r.query, r.p("id"), false)),
+    get("groups/{id}/owners", GROUP_MEMBER_READ, |r| refs::list(r.app, r.query, r.p("id"), true)),
+    post("groups/{id}/members/$ref", GROUP_MEMBER_WRITE, |r| refs::add(r.app, r.p("id"), false, r.body)),
+    post("groups/{id}/owners/$ref", GROUP_MEMBER_WRITE, |r| refs::add(r.app, r.p("id"), true, r.body)),
+    delete("groups/{id}/members/{user}/$ref", GROUP_MEMBER_WRITE, |r| refs::remove(r.app, r.p("id"), r.p("user"), false)),
+    delete("groups/{id}/owners/{user}/$ref", GROUP_MEMBER_WRITE, |r| refs::remove(r.app, r.p("id"), r.p("user"), true)),
+    get("groups/{id}/settings", GROUP_READ, |r| settings::list(r.app, r.p("id"))),
+    post("groups/{id}/settings", GROUP_WRITE, |r| settings::create(r.app, r.p("id"), r.body)),
+    get("groups/{id}/settings/{sid}", GROUP_READ, |r| settings::get(r.app, r.p("id"), r.p("sid"))),
+    patch("groups/{id}/settings/{sid}", GROUP_WRITE, |r| settings::patch(r.app, r.p("id"), r.p("sid"), r.body)),
+    delete("groups/{id}/settings/{sid}", GROUP_WRITE, |r| settings::delete(r.app, r.p("id"), r.p("sid"))),
+    get("groups/{id}/drive", DRIVE_READ, |r| files::group_drive(r.app, r.p("id"))),
+    get("groups/{id}/planner/plans", PLAN_READ, |r| planner::group_plans(r.app, r.p("id"))),
+    put("groups/{id}/team", TEAM_PUT, |r| team::put(r.app, r.ctx, r.p("id"), r.body)),
     // Teams.
-    get("teams", TEAM_READ, |r| teams::list_teams(r.app, r.query)),
-    post("teams", TEAM_CREATE, |r| teams::create_team(r.app, r.ctx, r.body)),
-    get("teams/{id}", TEAM_READ, |r| teams::get_team(r.app, r.ctx, r.p("id"), r.query)),
-    patch("teams/{id}", TEAM_SETTINGS_WRITE, |r| teams::patch_team(r.app, r.p("id"), r.body)),
-    get("teams/{id}/operations", OPERATION_READ, |r| teams::list_operations(r.app, r.p("id"))),
-    get("teams/{id}/operations/{op}", OPERATION_READ, |r| teams::get_operation(r.app, r.ctx, r.p("id"), r.p("op"))),
-    post("teams/{id}/archive", TEAM_SETTINGS_WRITE, |r| teams::archive(r.app, r.ctx, r.p("id"), r.body, true)),
-    post("teams/{id}/unarchive", TEAM_SETTINGS_WRITE, |r| teams::archive(r.app, r.ctx, r.p("id"), r.body, false)),
-    get("teams/{id}/members", TEAM_MEMBER_READ, |r| teams::list_members(r.app, r.p("id"), r.query)),
-    post("teams/{id}/members", TEAM_MEMBER_WRITE, |r| teams::add_member(r.app, r.p("id"), r.body)),
-    get("teams/{id}/members/{mid}", TEAM_MEMBER_READ, |r| teams::get_member(r.app, r.p("id"), r.p("mid"))),
-    patch("teams/{id}/members/{mid}", TEAM_MEMBER_WRITE, |r| teams::patch_member(r.app, r.p("id"), r.p("mid"), r.body)),
-    delete("teams/{id}/members/{mid}", TEAM_MEMBER_WRITE, |r| teams::remove_member(r.app, r.p("id"), r.p("mid"))),
+    get("teams", TEAM_READ, |r| team::list(r.app, r.query)),
+    post("teams", TEAM_CREATE, |r| team::create(r.app, r.ctx, r.body)),
+    get("teams/{id}", TEAM_READ, |r| team::get(r.app, r.ctx, r.p("id"), r.query)),
+    patch("teams/{id}", TEAM_SETTINGS_WRITE, |r| team::patch(r.app, r.p("id"), r.body)),
+    get("teams/{id}/operations", OPERATION_READ, |r| operations::list(r.app, r.p("id"))),
+    get("teams/{id}/operations/{op}", OPERATION_READ, |r| operations::get(r.app, r.ctx, r.p("id"), r.p("op"))),
+    post("teams/{id}/archive", TEAM_SETTINGS_WRITE, |r| operations::archive(r.app, r.ctx, r.p("id"), r.body, true)),
+    post("teams/{id}/unarchive", TEAM_SETTINGS_WRITE, |r| operations::archive(r.app, r.ctx, r.p("id"), r.body, false)),
+    get("teams/{id}/members", TEAM_MEMBER_READ, |r| members::list(r.app, r.p("id"), r.query)),
+    post("teams/{id}/members", TEAM_MEMBER_WRITE, |r| members::add(r.app, r.p("id"), r.body)),
+    get("teams/{id}/members/{mid}", TEAM_MEMBER_READ, |r| members::get(r.app, r.p("id"), r.p("mid"))),
+    patch("teams/{id}/members/{mid}", TEAM_MEMBER_WRITE, |r| members::patch(r.app, r.p("id"), r.p("mid"), r.body)),
+    delete("teams/{id}/members/{mid}", TEAM_MEMBER_WRITE, |r| members::remove(r.app, r.p("id"), r.p("mid"))),
     // Channels.
-    get("teams/{id}/primaryChannel", CHANNEL_READ, |r| teams::get_channel(r.app, r.p("id"), "primaryChannel", r.query)),
-    get("teams/{id}/channels", CHANNEL_READ, |r| teams::list_channels(r.app, r.p("id"), r.query)),
-    post("teams/{id}/channels", CHANNEL_CREATE, |r| teams::create_channel(r.app, r.ctx, r.p("id"), r.body)),
-    get("teams/{id}/channels/{cid}", CHANNEL_READ, |r| teams::get_channel(r.app, r.p("id"), r.p("cid"), r.query)),
-    patch("teams/{id}/channels/{cid}", CHANNEL_WRITE, |r| teams::patch_channel(r.app, r.p("id"), r.p("cid"), r.body)),
-    delete("teams/{id}/channels/{cid}", CHANNEL_DELETE, |r| teams::delete_channel(r.app, r.p("id"), r.p("cid"))),
-    get("teams/{id}/channels/{cid}/members", CHANNEL_MEMBER_READ, |r| teams::list_channel_members(r.app, r.p("id"), r.p("cid"))),
-    post("teams/{id}/channels/{cid}/members", CHANNEL_MEMBER_WRITE, |r| teams::add_channel_member(r.app, r.p("id"), r.p("cid"), r.body)),
+    get("teams/{id}/primaryChannel", CHANNEL_READ, |r| channels::get(r.app, r.p("id"), "primaryChannel", r.query)),
+    get("teams/{id}/channels", CHANNEL_READ, |r| channels::list(r.app, r.p("id"), r.query)),
+    post("teams/{id}/channels", CHANNEL_CREATE, |r| channels::create(r.app, r.ctx, r.p("id"), r.body)),
+    get("teams/{id}/channels/{cid}", CHANNEL_READ, |r| channels::get(r.app, r.p("id"), r.p("cid"), r.query)),
+    patch("teams/{id}/channels/{cid}", CHANNEL_WRITE, |r| channels::patch(r.app, r.p("id"), r.p("cid"), r.body)),
+    delete("teams/{id}/channels/{cid}", CHANNEL_DELETE, |r| channels::delete(r.app, r.p("id"), r.p("cid"))),
+    get("teams/{id}/channels/{cid}/members", CHANNEL_MEMBER_READ, |r| channels::list_members(r.app, r.p("id"), r.p("cid"))),
+    post("teams/{id}/channels/{cid}/members", CHANNEL_MEMBER_WRITE, |r| channels::add_member(r.app, r.p("id"), r.p("cid"), r.body)),
     // What a channel connects to: tabs, its files, its address.
-    get("teams/{id}/channels/{cid}/tabs", TAB_READ, |r| connect::list_tabs(r.app, r.p("id"), r.p("cid"), r.query)),
-    post("teams/{id}/channels/{cid}/tabs", TAB_CREATE, |r| connect::create_tab(r.app, r.p("id"), r.p("cid"), r.body)),
-    get("teams/{id}/channels/{cid}/tabs/{tab}", TAB_READ, |r| connect::get_tab(r.app, r.p("id"), r.p("cid"), r.p("tab"), r.query)),
-    patch("teams/{id}/channels/{cid}/tabs/{tab}", TAB_WRITE, |r| connect::patch_tab(r.app, r.p("id"), r.p("cid"), r.p("tab"), r.body)),
-    delete("teams/{id}/channels/{cid}/tabs/{tab}", TAB_WRITE, |r| connect::delete_tab(r.app, r.p("id"), r.p("cid"), r.p("tab"))),
-    get("teams/{id}/channels/{cid}/filesFolder", FILES_FOLDER_READ, |r| connect::files_folder(r.app, r.p("id"), r.p("cid"))),
-    post("teams/{id}/channels/{cid}/provisionEmail", OPEN, |_| connect::delegated_only("provisionEmail")),
-    post("teams/{id}/channels/{cid}/removeEmail", OPEN, |_| connect::delegated_only("removeEmail")),
+    get("teams/{id}/channels/{cid}/tabs", TAB_READ, |r| tabs::list(r.app, r.p("id"), r.p("cid"), r.query)),
+    post("teams/{id}/channels/{cid}/tabs", TAB_CREATE, |r| tabs::create(r.app, r.p("id"), r.p("cid"), r.body)),
+    get("teams/{id}/channels/{cid}/tabs/{tab}", TAB_READ, |r| tabs::get(r.app, r.p("id"), r.p("cid"), r.p("tab"), r.query)),
+    patch("teams/{id}/channels/{cid}/tabs/{tab}", TAB_WRITE, |r| tabs::patch(r.app, r.p("id"), r.p("cid"), r.p("tab"), r.body)),
+    delete("teams/{id}/channels/{cid}/tabs/{tab}", TAB_WRITE, |r| tabs::delete(r.app, r.p("id"), r.p("cid"), r.p("tab"))),
+    get("teams/{id}/channels/{cid}/filesFolder", FILES_FOLDER_READ, |r| files::channel_folder(r.app, r.p("id"), r.p("cid"))),
+    post("teams/{id}/channels/{cid}/provisionEmail", OPEN, |_| email::delegated_only("provisionEmail")),
+    post("teams/{id}/channels/{cid}/removeEmail", OPEN, |_| email::delegated_only("removeEmail")),
     // Planner.
     none("planner"),
-    post("planner/plans", PLAN_CREATE, |r| connect::create_plan(r.app, r.ctx, r.body)),
-    get("planner/plans/{id}", PLAN_READ, |r| connect::get_plan(r.app, r.p("id"))),
+    post("planner/plans", PLAN_CREATE, |r| planner::create(r.app, r.ctx, r.body)),
+    get("planner/plans/{id}", PLAN_READ, |r| planner::get(r.app, r.p("id"))),
 ];
 
 /// Routes one Graph request (the path below `/v1.0`, decoded) once its token is valid.
@@ -228,5 +229,61 @@ fn team_of_group<'a>(segs: &[&'a str]) -> Option<Vec<&'a str>> {
             Some(out)
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+    use serde_json::json;
+
+    use crate::auth::Claims;
+
+    use crate::testkit::{group_body, team_body, tenant};
+
+    #[test]
+    fn roles_are_checked() {
+        let t = tenant();
+        let reader = Claims {
+            roles: vec!["User.Read.All".into()],
+        };
+        let a = t.graph_as(
+            &reader,
+            Method::POST,
+            "/groups",
+            Some(group_body("x", &[], &[])),
+        );
+        assert_eq!((a.status, a.code()), (403, "Authorization_RequestDenied"));
+        let a = t.graph_as(
+            &reader,
+            Method::POST,
+            "/teams",
+            Some(team_body("00000000-0000-0000-0000-000000000000")),
+        );
+        assert_eq!((a.status, a.code()), (403, "Forbidden"));
+        assert!(a.message().contains("Team.Create"), "{}", a.message());
+
+        // Team.Create alone may create a team and poll its operation, but not read groups.
+        let owner = t.user("o");
+        let gid = t.group("narrow", &[&owner], &[]);
+        let creator = Claims {
+            roles: vec!["Team.Create".into()],
+        };
+        let a = t.graph_as(&creator, Method::POST, "/teams", Some(team_body(&gid)));
+        assert_eq!(a.status, 202, "{}", a.body);
+        let op = t.graph_as(&creator, Method::GET, a.header("Location").unwrap(), None);
+        assert_eq!(op.status, 200);
+        assert_eq!(
+            t.graph_as(&creator, Method::GET, &format!("/groups/{gid}"), None)
+                .status,
+            403
+        );
+        let a = t.graph_as(
+            &creator,
+            Method::POST,
+            &format!("/teams/{gid}/channels"),
+            Some(json!({"displayName": "x"})),
+        );
+        assert_eq!(a.status, 403);
     }
 }

@@ -101,3 +101,28 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+
+    use crate::tenant::Store;
+    use crate::testkit::{TENANT, tenant};
+
+    #[test]
+    fn state_persists_groups_and_teams() {
+        let t = tenant();
+        let (gid, _) = t.group_team("kept");
+        let store = Store::open(&t.dir, false, TENANT).unwrap();
+        store.read(|tenant| {
+            let g = &tenant.groups[tenant.find_group(&gid).unwrap()];
+            assert!(g.has_team());
+            assert_eq!(g.team.as_ref().unwrap().channels[0].display_name, "General");
+        });
+        // A tenant.json written before groups existed still loads.
+        let mut old = serde_json::to_value(crate::tenant::Tenant::seed(TENANT)).unwrap();
+        old.as_object_mut().unwrap().remove("groups");
+        old.as_object_mut().unwrap().remove("deletedGroups");
+        let loaded: crate::tenant::Tenant = serde_json::from_value(old).unwrap();
+        assert!(loaded.groups.is_empty() && loaded.deleted_groups.is_empty());
+    }
+}

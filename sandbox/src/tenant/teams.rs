@@ -219,3 +219,10 @@ pub(crate) fn check_guid(id: &str) -> Result<(), GraphError> {
         .map(|_| ())
         .map_err(|_| bad("teamId needs to be a valid GUID."))
 }
+
+/// 400 for a change to an archived team.
+pub(crate) fn archived(id: &str) -> GraphError {
+    bad(format!(
+        "Team {id} is archived: its settings and channels can't be changed until it is unarchived."
+    ))
+}
