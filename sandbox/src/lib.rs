@@ -31,6 +31,7 @@
 mod addins;
 mod app;
 mod auth;
+pub mod client;
 mod config;
 mod control;
 mod exchange;
