@@ -1,6 +1,6 @@
 //! Organization add-ins: `New-App -OrganizationApp -Url …`, `Get-App -OrganizationApp` and
 //! `Remove-App -OrganizationApp`. New-App "downloads" the manifest from the sandbox's add-in
-//! catalogue (see `crate::addins`) and reads it as Exchange does (see `manifest`). With app-only
+//! catalogue (see `tenant::addins`) and reads it as Exchange does (see `manifest`). With app-only
 //! authentication there is no signed-in user's mailbox, so the sandbox emulates only
 //! organization add-ins.
 
@@ -208,7 +208,6 @@ fn remove_app(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
 
 #[cfg(test)]
 mod tests {
-
     use serde_json::json;
 
     use crate::testkit::{ADMIN, assert_exo_error, kit};

@@ -357,7 +357,6 @@ fn set_external_in_outlook(call: &mut Call, b: &Bound) -> Result<Vec<Value>, Exo
 
 #[cfg(test)]
 mod tests {
-
     use serde_json::json;
 
     use crate::testkit::{assert_exo_error, kit};

@@ -530,7 +530,6 @@ fn remove_policy(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
 
 #[cfg(test)]
 mod tests {
-
     use serde_json::json;
 
     use crate::testkit::kit;

@@ -207,7 +207,6 @@ fn get_message_trace_detail(call: &mut Call, b: &Bound) -> Result<Vec<Value>, Ex
 
 #[cfg(test)]
 mod tests {
-
     use serde_json::json;
     use time::{Duration, OffsetDateTime};
 

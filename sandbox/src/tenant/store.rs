@@ -104,8 +104,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-
-    use crate::tenant::Store;
+    use super::Store;
     use crate::testkit::{TENANT, tenant};
 
     #[test]
