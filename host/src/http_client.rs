@@ -1,26 +1,21 @@
 //! The one HTTP client the host uses upstream (Graph and the token endpoint):
 //! reqwest over rustls with the ring provider. Against the live tenant it
 //! verifies with the platform's roots; in sandbox mode it trusts only the
-//! sandbox's own CA, so the real TLS path runs without a bypass.
+//! sandbox's own CA (the sandbox crate's `client::tls_config`), so the real
+//! TLS path runs without a bypass.
 
 use std::sync::Arc;
 
 pub fn build(sandbox_ca_pem: Option<&str>) -> anyhow::Result<reqwest::Client> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()?;
     let tls = match sandbox_ca_pem {
-        Some(pem) => {
-            let mut roots = rustls::RootCertStore::empty();
-            for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(pem.as_bytes()) {
-                let cert: rustls::pki_types::CertificateDer<'static> = cert?;
-                roots.add(cert)?;
-            }
-            builder.with_root_certificates(roots).with_no_client_auth()
-        }
+        Some(pem) => m365_sandbox::client::tls_config(pem)?,
         None => {
             use rustls_platform_verifier::BuilderVerifierExt;
-            builder.with_platform_verifier()?.with_no_client_auth()
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()?
+                .with_platform_verifier()?
+                .with_no_client_auth()
         }
     };
     Ok(reqwest::Client::builder()

@@ -1,233 +1,15 @@
-//! The add-in manifest catalogue tests deploy from: `GET {base}_sandbox/addins/{name}` serves a
-//! manifest with its content type over the sandbox's own HTTPS, `GET {base}_sandbox/addins`
-//! lists them, `POST` (or `PUT`) `{base}_sandbox/addins/{name}` adds one with the request's body
-//! and `Content-Type` (to craft hostile manifests), `DELETE` removes one. Exchange's `New-App
-//! -Url` "downloads" from here and nowhere else: the sandbox fetches nothing from the network.
-//!
-//! Seeded: `message-tagger.xml` (a valid Outlook add-in-only XML manifest), `compliance-footer.json`
-//! (a valid unified manifest for Microsoft 365, schema 1.17) and `not-a-manifest.html` (an HTML
-//! page).
-
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+//! Downloads from the add-in manifest catalogue (`tenant::addins`), which tests deploy from:
+//! `GET {base}_sandbox/addins/{name}` serves a manifest with its content type over the
+//! sandbox's own HTTPS, `GET {base}_sandbox/addins` lists them, `POST` (or `PUT`)
+//! `{base}_sandbox/addins/{name}` adds one with the request's body and `Content-Type` (to craft
+//! hostile manifests), `DELETE` removes one.
 
 use http::{HeaderMap, Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::app::App;
-
-/// A valid add-in-only (XML) manifest for an Outlook mail add-in.
-pub(crate) const SAMPLE_XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<OfficeApp xmlns="http://schemas.microsoft.com/office/appforoffice/1.1"
-           xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
-           xmlns:bt="http://schemas.microsoft.com/office/officeappbasictypes/1.0"
-           xmlns:mailappor="http://schemas.microsoft.com/office/mailappversionoverrides/1.0"
-           xsi:type="MailApp">
-  <Id>5d3e7b1a-9c64-4f0e-8a21-6b2f4c1d9e07</Id>
-  <Version>1.0.0.0</Version>
-  <ProviderName>Liberty Gold Silver IT</ProviderName>
-  <DefaultLocale>en-US</DefaultLocale>
-  <DisplayName DefaultValue="Message Tagger"/>
-  <Description DefaultValue="Tags messages with a project code."/>
-  <IconUrl DefaultValue="https://addins.libertygoldsilver.com/tagger/icon-64.png"/>
-  <HighResolutionIconUrl DefaultValue="https://addins.libertygoldsilver.com/tagger/icon-128.png"/>
-  <SupportUrl DefaultValue="https://addins.libertygoldsilver.com/tagger/support"/>
-  <AppDomains>
-    <AppDomain>https://addins.libertygoldsilver.com</AppDomain>
-  </AppDomains>
-  <Hosts>
-    <Host Name="Mailbox"/>
-  </Hosts>
-  <Requirements>
-    <Sets>
-      <Set Name="Mailbox" MinVersion="1.1"/>
-    </Sets>
-  </Requirements>
-  <FormSettings>
-    <Form xsi:type="ItemRead">
-      <DesktopSettings>
-        <SourceLocation DefaultValue="https://addins.libertygoldsilver.com/tagger/taskpane.html"/>
-        <RequestedHeight>250</RequestedHeight>
-      </DesktopSettings>
-    </Form>
-  </FormSettings>
-  <Permissions>ReadWriteItem</Permissions>
-  <Rule xsi:type="RuleCollection" Mode="Or">
-    <Rule xsi:type="ItemIs" ItemType="Message" FormType="Read"/>
-  </Rule>
-  <DisableEntityHighlighting>false</DisableEntityHighlighting>
-</OfficeApp>
-"#;
-
-/// A valid unified manifest for Microsoft 365 (schema 1.17) for an Outlook add-in.
-pub(crate) const SAMPLE_JSON: &str = r##"{
-  "$schema": "https://developer.microsoft.com/json-schemas/teams/v1.17/MicrosoftTeams.schema.json",
-  "manifestVersion": "1.17",
-  "version": "1.0.0",
-  "id": "8a1f3c52-4b7e-4d19-9f60-2c5e7a9b3d14",
-  "developer": {
-    "name": "Liberty Gold Silver IT",
-    "websiteUrl": "https://addins.libertygoldsilver.com",
-    "privacyUrl": "https://addins.libertygoldsilver.com/privacy",
-    "termsOfUseUrl": "https://addins.libertygoldsilver.com/terms"
-  },
-  "name": {
-    "short": "Compliance Footer",
-    "full": "Compliance Footer for Outlook"
-  },
-  "description": {
-    "short": "Adds the compliance footer to new messages.",
-    "full": "Adds the company's compliance footer to every new message and reply."
-  },
-  "icons": {
-    "outline": "assets/outline.png",
-    "color": "assets/color.png"
-  },
-  "accentColor": "#1E3A5F",
-  "localizationInfo": {
-    "defaultLanguageTag": "en-us"
-  },
-  "validDomains": ["addins.libertygoldsilver.com"],
-  "authorization": {
-    "permissions": {
-      "resourceSpecific": [
-        {"name": "MailboxItem.ReadWrite.User", "type": "Delegated"}
-      ]
-    }
-  },
-  "extensions": [
-    {
-      "requirements": {
-        "scopes": ["mail"],
-        "capabilities": [{"name": "Mailbox", "minVersion": "1.3"}]
-      },
-      "runtimes": [
-        {
-          "requirements": {"capabilities": [{"name": "Mailbox", "minVersion": "1.3"}]},
-          "id": "TaskPaneRuntime",
-          "type": "general",
-          "code": {"page": "https://addins.libertygoldsilver.com/footer/taskpane.html"},
-          "lifetime": "short",
-          "actions": [{"id": "TaskPaneRuntimeShow", "type": "openPage"}]
-        }
-      ],
-      "ribbons": [
-        {
-          "contexts": ["mailCompose"],
-          "tabs": [
-            {
-              "builtInTabId": "TabDefault",
-              "groups": [
-                {
-                  "id": "footerGroup",
-                  "label": "Compliance",
-                  "icons": [{"size": 16, "url": "https://addins.libertygoldsilver.com/footer/icon-16.png"}],
-                  "controls": [
-                    {
-                      "id": "footerButton",
-                      "type": "button",
-                      "label": "Add footer",
-                      "icons": [{"size": 16, "url": "https://addins.libertygoldsilver.com/footer/icon-16.png"}],
-                      "supertip": {"title": "Add footer", "description": "Adds the compliance footer."},
-                      "actionId": "TaskPaneRuntimeShow"
-                    }
-                  ]
-                }
-              ]
-            }
-          ]
-        }
-      ]
-    }
-  ]
-}
-"##;
-
-/// Not a manifest at all.
-pub(crate) const SAMPLE_INVALID: &str = "<!DOCTYPE html>\n<html><head><title>Add-ins</title></head><body><p>Our add-ins are coming soon.</p></body></html>\n";
-
-/// One catalogue entry.
-#[derive(Clone, Debug)]
-pub(crate) struct Entry {
-    pub content_type: String,
-    pub body: Vec<u8>,
-}
-
-/// The catalogue, in memory (it belongs to the sandbox process, not to the tenant).
-pub(crate) struct Catalogue(Mutex<BTreeMap<String, Entry>>);
-
-impl Default for Catalogue {
-    fn default() -> Self {
-        let mut entries = BTreeMap::new();
-        for (name, content_type, body) in [
-            ("message-tagger.xml", "application/xml", SAMPLE_XML),
-            ("compliance-footer.json", "application/json", SAMPLE_JSON),
-            (
-                "not-a-manifest.html",
-                "text/html; charset=utf-8",
-                SAMPLE_INVALID,
-            ),
-        ] {
-            entries.insert(
-                name.to_string(),
-                Entry {
-                    content_type: content_type.into(),
-                    body: body.as_bytes().to_vec(),
-                },
-            );
-        }
-        Catalogue(Mutex::new(entries))
-    }
-}
-
-impl Catalogue {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Entry>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn get(&self, name: &str) -> Option<Entry> {
-        self.lock().get(name).cloned()
-    }
-
-    pub fn put(&self, name: &str, entry: Entry) {
-        self.lock().insert(name.to_string(), entry);
-    }
-
-    pub fn remove(&self, name: &str) -> bool {
-        self.lock().remove(name).is_some()
-    }
-
-    pub fn names(&self) -> Vec<(String, Entry)> {
-        self.lock()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    }
-}
-
-/// The URL of a catalogue entry.
-pub(crate) fn url_of(app: &App, name: &str) -> String {
-    format!("{}_sandbox/addins/{name}", app.base_url)
-}
-
-/// What a download of `url` would find: the catalogue entry it names, or why not.
-pub(crate) fn download(app: &App, url: &str) -> Result<Entry, String> {
-    let prefix = format!("{}_sandbox/addins/", app.base_url);
-    let Some(name) = url
-        .get(..prefix.len())
-        .filter(|p| p.eq_ignore_ascii_case(&prefix))
-        .map(|_| &url[prefix.len()..])
-    else {
-        return Err(format!(
-            "The remote name could not be resolved: the sandbox tenant downloads add-in manifests only from its catalogue ({prefix}{{name}})."
-        ));
-    };
-    let name = name.split(['?', '#']).next().unwrap_or_default();
-    app.exchange
-        .addins
-        .get(name)
-        .ok_or_else(|| "The remote server returned an error: (404) Not Found.".to_string())
-}
+use crate::tenant::addins::Entry;
+use crate::web::router::{Lookup, Route, Verb, find};
 
 /// A raw (non-JSON) response of the catalogue.
 pub(crate) struct Raw {
@@ -244,7 +26,26 @@ fn json_raw(status: StatusCode, v: serde_json::Value) -> Raw {
     }
 }
 
-/// `/_sandbox/addins[/{name}]`.
+/// What a route's handler is given.
+struct Req<'a> {
+    app: &'a App,
+    headers: &'a HeaderMap,
+    body: &'a [u8],
+    name: &'a str,
+}
+
+type Handler = fn(&Req) -> Raw;
+
+/// The catalogue's routes (below `/_sandbox/addins`).
+static ROUTES: &[Route<(), Handler>] = &[
+    Route::new(Verb::Get, "", (), list),
+    Route::new(Verb::Get, "{name}", (), get),
+    Route::new(Verb::Post, "{name}", (), put),
+    Route::new(Verb::Put, "{name}", (), put),
+    Route::new(Verb::Delete, "{name}", (), remove),
+];
+
+/// Entry for `/_sandbox/addins[/{name}]`.
 pub(crate) fn handle(
     app: &App,
     method: &Method,
@@ -252,71 +53,88 @@ pub(crate) fn handle(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Raw {
-    let describe = |name: &str, e: &Entry| {
-        json!({
-            "name": name,
-            "url": url_of(app, name),
-            "contentType": e.content_type,
-            "size": e.body.len(),
-        })
-    };
-    match (method.clone(), rest) {
-        (Method::GET, []) => {
-            let list: Vec<_> = app
-                .exchange
-                .addins
-                .names()
-                .iter()
-                .map(|(n, e)| describe(n, e))
-                .collect();
-            json_raw(StatusCode::OK, json!(list))
-        }
-        (Method::GET, [name]) => match app.exchange.addins.get(name) {
-            Some(e) => Raw {
-                status: StatusCode::OK,
-                content_type: e.content_type,
-                body: e.body,
-            },
-            None => json_raw(
-                StatusCode::NOT_FOUND,
-                json!({"error": format!("no add-in manifest named '{name}'")}),
-            ),
-        },
-        (Method::POST | Method::PUT, [name]) => {
-            let content_type = headers
-                .get(http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("application/octet-stream")
-                .to_string();
-            let entry = Entry {
-                content_type,
-                body: body.to_vec(),
-            };
-            let out = describe(name, &entry);
-            app.exchange.addins.put(name, entry);
-            json_raw(StatusCode::CREATED, out)
-        }
-        (Method::DELETE, [name]) => {
-            if app.exchange.addins.remove(name) {
-                Raw {
-                    status: StatusCode::NO_CONTENT,
-                    content_type: String::new(),
-                    body: Vec::new(),
-                }
-            } else {
-                json_raw(
-                    StatusCode::NOT_FOUND,
-                    json!({"error": format!("no add-in manifest named '{name}'")}),
-                )
-            }
-        }
-        (_, [] | [_]) => json_raw(
+    let segs: Vec<&str> = rest.iter().map(String::as_str).collect();
+    match find(ROUTES, method, &segs) {
+        Lookup::Route(route, params) => (route.handler)(&Req {
+            app,
+            headers,
+            body,
+            name: params.get("name"),
+        }),
+        Lookup::MethodNotAllowed => json_raw(
             StatusCode::METHOD_NOT_ALLOWED,
             json!({"error": "method not allowed"}),
         ),
-        _ => json_raw(
+        Lookup::NotFound { .. } => json_raw(
             StatusCode::NOT_FOUND,
             json!({"error": "no such control endpoint"}),
         ),
+    }
+}
+
+fn describe(app: &App, name: &str, e: &Entry) -> Value {
+    json!({
+        "name": name,
+        "url": app.addin_url(name),
+        "contentType": e.content_type,
+        "size": e.body.len(),
+    })
+}
+
+fn not_found(name: &str) -> Raw {
+    json_raw(
+        StatusCode::NOT_FOUND,
+        json!({"error": format!("no add-in manifest named '{name}'")}),
+    )
+}
+
+fn list(r: &Req) -> Raw {
+    let list: Vec<_> = r
+        .app
+        .addins
+        .names()
+        .iter()
+        .map(|(n, e)| describe(r.app, n, e))
+        .collect();
+    json_raw(StatusCode::OK, json!(list))
+}
+
+fn get(r: &Req) -> Raw {
+    match r.app.addins.get(r.name) {
+        Some(e) => Raw {
+            status: StatusCode::OK,
+            content_type: e.content_type,
+            body: e.body,
+        },
+        None => not_found(r.name),
+    }
+}
+
+/// Adds (or replaces) a manifest with the request's body and `Content-Type`.
+fn put(r: &Req) -> Raw {
+    let content_type = r
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let entry = Entry {
+        content_type,
+        body: r.body.to_vec(),
+    };
+    let out = describe(r.app, r.name, &entry);
+    r.app.addins.put(r.name, entry);
+    json_raw(StatusCode::CREATED, out)
+}
+
+fn remove(r: &Req) -> Raw {
+    if r.app.addins.remove(r.name) {
+        Raw {
+            status: StatusCode::NO_CONTENT,
+            content_type: String::new(),
+            body: Vec::new(),
+        }
+    } else {
+        not_found(r.name)
     }
 }

@@ -1,15 +1,17 @@
-//! The shared state of one running sandbox: its registration, tenant store, tuning, faults and
-//! the log of requests tests can read.
+//! The shared state of one running sandbox, which every face reads: its registration and
+//! token key, the tenant store, tuning, faults, the request log and outbox tests read, and the
+//! process-level parts of Exchange Online (the add-in catalogue, message-trace throttling).
 
 use std::sync::Mutex;
 
 use serde::Serialize;
 use url::Url;
 
-use crate::faults::Faults;
-use crate::state::Store;
-use crate::token::RegisteredCert;
-use crate::{AppRegistration, Tuning};
+use crate::config::{AppRegistration, RegisteredCert, Tuning};
+use crate::faults::{Faults, Reset};
+use crate::tenant::Store;
+use crate::tenant::addins::Catalogue;
+use crate::tenant::trace::{Throttle, TraceRecord, records};
 
 /// One token or Graph request, as `GET /_sandbox/requests` reports it. Never holds the
 /// `Authorization` value or a form body.
@@ -30,7 +32,7 @@ pub(crate) struct RequestRecord {
     pub cmdlet: Option<String>,
     /// An injected connection reset dropped this request's answer.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reset: Option<crate::faults::Reset>,
+    pub reset: Option<Reset>,
 }
 
 pub(crate) struct App {
@@ -43,8 +45,12 @@ pub(crate) struct App {
     pub requests: Mutex<Vec<RequestRecord>>,
     /// Messages accepted by sendMail, oldest first (`/_sandbox/outbox`).
     pub outbox: Mutex<Vec<serde_json::Value>>,
-    /// Exchange Online's process state: the add-in catalogue and message-trace throttling.
-    pub exchange: crate::exchange::Runtime,
+    /// The add-in manifests `New-App -Url` can download.
+    pub addins: Catalogue,
+    /// `Get-MessageTraceV2` calls in the last five minutes.
+    pub exo_trace_queries: Throttle,
+    /// Graph `messageTraces` calls in the last five minutes.
+    pub graph_trace_queries: Throttle,
     /// Key for the HS256 signature of issued access tokens; new per process.
     pub token_key: [u8; 32],
 }
@@ -72,7 +78,9 @@ impl App {
             faults: Faults::default(),
             requests: Mutex::new(Vec::new()),
             outbox: Mutex::new(Vec::new()),
-            exchange: crate::exchange::Runtime::default(),
+            addins: Catalogue::default(),
+            exo_trace_queries: Throttle::default(),
+            graph_trace_queries: Throttle::default(),
             token_key,
         }
     }
@@ -94,5 +102,20 @@ impl App {
     /// `{base}v1.0/`, for `@odata.context` and `@odata.nextLink`.
     pub fn graph_root(&self) -> String {
         format!("{}v1.0/", self.base_url)
+    }
+
+    /// The message trace records of the outbox as of `now`, newest first.
+    pub fn trace_records(&self, now: time::OffsetDateTime) -> Vec<TraceRecord> {
+        let outbox = self
+            .outbox
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        self.store.read(|t| records(&outbox, t, now))
+    }
+
+    /// The URL the add-in catalogue serves `name` at.
+    pub fn addin_url(&self, name: &str) -> String {
+        crate::tenant::addins::url_of(&self.base_url, name)
     }
 }

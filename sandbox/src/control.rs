@@ -1,8 +1,9 @@
 //! The control API for tests, under `/_sandbox/` (no auth, never under `/v1.0`): the request
 //! log, fault injection, SKU seats, tuning, a view of the tenant state (Exchange's included),
-//! channel email addresses as the Teams client provisions them, and (in `addins.rs`) the add-in
-//! manifest catalogue.
+//! the outbox, and channel email addresses as the Teams client provisions them. The add-in
+//! manifest catalogue is `addins.rs`; `client.rs` is the typed client of both.
 
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use http::{Method, StatusCode};
@@ -10,9 +11,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::errors::{Reply, rfc3339};
 use crate::faults::Fault;
-use crate::state::MailboxState;
+use crate::tenant::{MailboxState, Tenant};
+use crate::web::router::{Lookup, Params, Route, Verb, find};
+use crate::web::time::rfc3339;
+use crate::web::{GraphError, Reply};
 
 fn error(status: StatusCode, message: impl Into<String>) -> Reply {
     Reply::json(status, json!({"error": message.into()}))
@@ -46,88 +49,139 @@ struct TuningPatch {
     team_provisioning_polls: Option<u32>,
 }
 
-pub(crate) fn handle(app: &App, method: &Method, segs: &[String], body: &[u8]) -> Reply {
+/// What a route's handler is given.
+struct Req<'a> {
+    app: &'a App,
+    body: &'a [u8],
+    params: Params<'a>,
+    /// The cmdlets the Exchange face emulates, which `GET state` lists.
+    exchange_cmdlets: &'a [&'a str],
+}
+
+type Handler = fn(&Req) -> Result<Reply, Reply>;
+
+const fn get(path: &'static str, h: Handler) -> Route<(), Handler> {
+    Route::new(Verb::Get, path, (), h)
+}
+const fn post(path: &'static str, h: Handler) -> Route<(), Handler> {
+    Route::new(Verb::Post, path, (), h)
+}
+const fn put(path: &'static str, h: Handler) -> Route<(), Handler> {
+    Route::new(Verb::Put, path, (), h)
+}
+const fn patch(path: &'static str, h: Handler) -> Route<(), Handler> {
+    Route::new(Verb::Patch, path, (), h)
+}
+const fn delete(path: &'static str, h: Handler) -> Route<(), Handler> {
+    Route::new(Verb::Delete, path, (), h)
+}
+
+/// The control API's routes (below `/_sandbox`).
+static ROUTES: &[Route<(), Handler>] = &[
+    get("requests", |r| Ok(Reply::ok(json!(*lock(&r.app.requests))))),
+    delete("requests", |r| {
+        lock(&r.app.requests).clear();
+        Ok(Reply::no_content())
+    }),
+    get("faults", |r| Ok(Reply::ok(json!(r.app.faults.list())))),
+    post("faults", add_fault),
+    delete("faults", |r| {
+        r.app.faults.clear();
+        Ok(Reply::no_content())
+    }),
+    put("skus/{part}", |r| {
+        let seats = parse::<Seats>(r.body)?;
+        set_seats(r.app, r.params.get("part"), seats.enabled)
+    }),
+    get("tuning", |r| Ok(tuning_reply(r.app))),
+    patch("tuning", set_tuning),
+    get("state", |r| Ok(state_reply(r.app, r.exchange_cmdlets))),
+    get("outbox", |r| {
+        Ok(Reply::ok(Value::Array(lock(&r.app.outbox).clone())))
+    }),
+    delete("outbox", |r| {
+        lock(&r.app.outbox).clear();
+        Ok(Reply::no_content())
+    }),
+    // What the Teams client's "Get email address" does (Graph's provisionEmail is
+    // delegated-only).
+    post("channelEmail", |r| {
+        let c = parse::<ChannelRef>(r.body)?;
+        r.app
+            .store
+            .mutate(|t| t.provision_channel_email(&c.team_id, &c.channel_id))
+            .map(|email| Reply::ok(json!({"email": email})))
+            .map_err(|e| error(e.status, e.message))
+    }),
+    delete("channelEmail", |r| {
+        let c = parse::<ChannelRef>(r.body)?;
+        r.app
+            .store
+            .mutate(|t| t.remove_channel_email(&c.team_id, &c.channel_id))
+            .map(|()| Reply::no_content())
+            .map_err(|e| error(e.status, e.message))
+    }),
+];
+
+/// Entry for `/_sandbox/…` (the segments after `_sandbox`).
+pub(crate) fn handle(
+    app: &App,
+    method: &Method,
+    segs: &[String],
+    body: &[u8],
+    exchange_cmdlets: &[&str],
+) -> Reply {
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let result = match (method.clone(), segs.as_slice()) {
-        (Method::GET, ["requests"]) => {
-            let log = app
-                .requests
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
-            Ok(Reply::ok(json!(log)))
-        }
-        (Method::DELETE, ["requests"]) => {
-            app.requests
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clear();
-            Ok(Reply::no_content())
-        }
-        (Method::GET, ["faults"]) => Ok(Reply::ok(json!(app.faults.list()))),
-        (Method::POST, ["faults"]) => parse::<Fault>(body).and_then(|f| {
-            let echo = json!(f);
-            app.faults
-                .add(f)
-                .map(|()| Reply::json(StatusCode::CREATED, echo))
-                .map_err(|e| error(StatusCode::BAD_REQUEST, e))
+    let result = match find(ROUTES, method, &segs) {
+        Lookup::Route(route, params) => (route.handler)(&Req {
+            app,
+            body,
+            params,
+            exchange_cmdlets,
         }),
-        (Method::DELETE, ["faults"]) => {
-            app.faults.clear();
-            Ok(Reply::no_content())
+        Lookup::MethodNotAllowed => {
+            Err(error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"))
         }
-        (Method::PUT, ["skus", part]) => {
-            parse::<Seats>(body).and_then(|s| set_seats(app, part, s.enabled))
-        }
-        (Method::GET, ["tuning"]) => Ok(tuning_reply(app)),
-        (Method::PATCH, ["tuning"]) => parse::<TuningPatch>(body).map(|p| {
-            {
-                let mut t = app.tuning.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(ms) = p.mailbox_provisioning_delay_ms {
-                    t.mailbox_provisioning_delay = Duration::from_millis(ms);
-                }
-                if let Some(s) = p.token_lifetime_secs {
-                    t.token_lifetime = Duration::from_secs(s);
-                }
-                if let Some(ms) = p.latency_ms {
-                    t.latency = Duration::from_millis(ms);
-                }
-                if let Some(n) = p.team_replication_misses {
-                    t.team_replication_misses = n;
-                }
-                if let Some(n) = p.team_provisioning_polls {
-                    t.team_provisioning_polls = n;
-                }
-            }
-            tuning_reply(app)
-        }),
-        (Method::GET, ["state"]) => Ok(state_reply(app)),
-        (Method::GET, ["outbox"]) => Ok(Reply::ok(Value::Array(
-            app.outbox.lock().unwrap_or_else(|e| e.into_inner()).clone(),
-        ))),
-        (Method::DELETE, ["outbox"]) => {
-            app.outbox.lock().unwrap_or_else(|e| e.into_inner()).clear();
-            Ok(Reply::no_content())
-        }
-        // What the Teams client's "Get email address" does (Graph's provisionEmail is
-        // delegated-only).
-        (Method::POST, ["channelEmail"]) => parse::<ChannelRef>(body).and_then(|c| {
-            crate::graph::connect::provision_email(app, &c.team_id, &c.channel_id)
-                .map(|email| Reply::ok(json!({"email": email})))
-                .map_err(|e| error(e.status, e.message))
-        }),
-        (Method::DELETE, ["channelEmail"]) => parse::<ChannelRef>(body).and_then(|c| {
-            crate::graph::connect::remove_email(app, &c.team_id, &c.channel_id)
-                .map(|()| Reply::no_content())
-                .map_err(|e| error(e.status, e.message))
-        }),
-        (
-            _,
-            ["requests" | "faults" | "tuning" | "state" | "outbox" | "channelEmail"] | ["skus", _],
-        ) => Err(error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")),
-        _ => Err(error(StatusCode::NOT_FOUND, "no such control endpoint")),
+        Lookup::NotFound { .. } => Err(error(StatusCode::NOT_FOUND, "no such control endpoint")),
     };
     result.unwrap_or_else(|e| e)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn add_fault(r: &Req) -> Result<Reply, Reply> {
+    let fault = parse::<Fault>(r.body)?;
+    let echo = json!(fault);
+    r.app
+        .faults
+        .add(fault)
+        .map(|()| Reply::json(StatusCode::CREATED, echo))
+        .map_err(|e| error(StatusCode::BAD_REQUEST, e))
+}
+
+fn set_tuning(r: &Req) -> Result<Reply, Reply> {
+    let p = parse::<TuningPatch>(r.body)?;
+    {
+        let mut t = lock(&r.app.tuning);
+        if let Some(ms) = p.mailbox_provisioning_delay_ms {
+            t.mailbox_provisioning_delay = Duration::from_millis(ms);
+        }
+        if let Some(s) = p.token_lifetime_secs {
+            t.token_lifetime = Duration::from_secs(s);
+        }
+        if let Some(ms) = p.latency_ms {
+            t.latency = Duration::from_millis(ms);
+        }
+        if let Some(n) = p.team_replication_misses {
+            t.team_replication_misses = n;
+        }
+        if let Some(n) = p.team_provisioning_polls {
+            t.team_provisioning_polls = n;
+        }
+    }
+    Ok(tuning_reply(r.app))
 }
 
 fn set_seats(app: &App, part: &str, enabled: u32) -> Result<Reply, Reply> {
@@ -137,7 +191,7 @@ fn set_seats(app: &App, part: &str, enabled: u32) -> Result<Reply, Reply> {
                 .skus
                 .iter_mut()
                 .find(|s| s.sku_part_number.eq_ignore_ascii_case(part))
-                .ok_or_else(|| crate::errors::GraphError::not_found(part))?;
+                .ok_or_else(|| GraphError::not_found(part))?;
             sku.enabled = enabled;
             let sku_id = sku.sku_id.clone();
             Ok(json!({
@@ -164,7 +218,7 @@ fn tuning_reply(app: &App) -> Reply {
 
 /// The persisted tenant (groups and deleted groups included), plus each user's mailbox state,
 /// each SKU's consumed seats and a summary of the teams with their channels.
-fn state_reply(app: &App) -> Reply {
+fn state_reply(app: &App, exchange_cmdlets: &[&str]) -> Reply {
     let now = time::OffsetDateTime::now_utc();
     app.store.read(|t| {
         let mut v = serde_json::to_value(t).unwrap_or(Value::Null);
@@ -183,16 +237,15 @@ fn state_reply(app: &App) -> Reply {
                 json["consumedUnits"] = json!(t.consumed(&s.sku_id));
             }
         }
-        v["teams"] = crate::graph::groups::teams_view(t);
-        v["exchangeCmdlets"] = json!(crate::exchange::cmdlet_names());
+        v["teams"] = teams_view(t);
+        v["exchangeCmdlets"] = json!(exchange_cmdlets);
         v["addins"] = json!(
-            app.exchange
-                .addins
+            app.addins
                 .names()
                 .iter()
                 .map(|(name, e)| json!({
                     "name": name,
-                    "url": crate::addins::url_of(app, name),
+                    "url": app.addin_url(name),
                     "contentType": e.content_type,
                 }))
                 .collect::<Vec<_>>()
@@ -200,4 +253,36 @@ fn state_reply(app: &App) -> Reply {
         v["now"] = json!(rfc3339(now));
         Reply::ok(v)
     })
+}
+
+/// For `/_sandbox/state`: the teams of groups that are not deleted, with their channels and
+/// members.
+fn teams_view(t: &Tenant) -> Value {
+    let teams: Vec<Value> = t
+        .groups
+        .iter()
+        .filter_map(|g| g.team.as_ref().map(|team| (g, team)))
+        .map(|(g, team)| {
+            json!({
+                "id": g.id,
+                "displayName": g.display_name(),
+                "provisioned": team.provisioned,
+                "isArchived": team.is_archived,
+                "owners": g.owners,
+                "members": t.people(g),
+                "channels": team.channels.iter().map(|c| json!({
+                    "id": c.id,
+                    "displayName": c.display_name,
+                    "membershipType": c.membership_type,
+                    "members": c.members.iter().map(|m| &m.user_id).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+                "operations": team.operations.iter().map(|o| json!({
+                    "id": o.id,
+                    "operationType": o.operation_type,
+                    "status": o.status,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Value::Array(teams)
 }

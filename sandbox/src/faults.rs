@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use crate::errors::{Ctx, GraphError, Reply, ReplyBody};
+use crate::web::{Ctx, GraphError, Reply, ReplyBody};
 
 /// One queued fault, as posted to `POST /_sandbox/faults`.
 #[derive(Deserialize, Serialize, Clone, Debug, Default)]

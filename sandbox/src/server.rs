@@ -17,8 +17,10 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::app::{App, RequestRecord};
-use crate::errors::{Ctx, GraphError, Reply, ReplyBody, http_date, rfc3339};
 use crate::faults::Reset;
+use crate::web::path::decode_path;
+use crate::web::time::{http_date, rfc3339};
+use crate::web::{Ctx, GraphError, Reply, ReplyBody};
 
 const MAX_BODY: usize = 8 * 1024 * 1024;
 const GRAPH_CONTENT_TYPE: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
@@ -59,59 +61,31 @@ pub(crate) async fn serve(
     while conns.join_next().await.is_some() {}
 }
 
-/// Which part of the sandbox a path belongs to.
-enum Route<'a> {
+/// Which face of the sandbox a path belongs to (each routes the rest through its own table).
+enum Face<'a> {
+    /// The add-in manifest catalogue, `/_sandbox/addins/…`.
+    Addins(&'a [String]),
+    /// The control API, `/_sandbox/…`.
     Control(&'a [String]),
-    Token { tenant: &'a str },
-    OpenIdConfig { tenant: &'a str },
+    /// The token endpoint and OpenID configuration, `/{tenant}/…`.
+    Token(&'a [String]),
     Graph(&'a [String]),
     Exchange(&'a [String]),
     BadVersion(&'a str),
 }
 
-fn classify(segments: &[String]) -> Route<'_> {
+fn classify(segments: &[String]) -> Face<'_> {
     match segments {
-        [first, rest @ ..] if first == "_sandbox" => Route::Control(rest),
-        [first, rest @ ..] if first.eq_ignore_ascii_case("v1.0") => Route::Graph(rest),
-        [first, rest @ ..] if first.eq_ignore_ascii_case("adminapi") => Route::Exchange(rest),
-        [tenant, a, b, c] if a == "oauth2" && b == "v2.0" && c == "token" => {
-            Route::Token { tenant }
+        [first, second, rest @ ..] if first == "_sandbox" && second == "addins" => {
+            Face::Addins(rest)
         }
-        [tenant, a, b, c] if a == "v2.0" && b == ".well-known" && c == "openid-configuration" => {
-            Route::OpenIdConfig { tenant }
-        }
-        [first, ..] => Route::BadVersion(first),
-        [] => Route::BadVersion(""),
+        [first, rest @ ..] if first == "_sandbox" => Face::Control(rest),
+        [first, rest @ ..] if first.eq_ignore_ascii_case("v1.0") => Face::Graph(rest),
+        [first, rest @ ..] if first.eq_ignore_ascii_case("adminapi") => Face::Exchange(rest),
+        _ if crate::token::serves(segments) => Face::Token(segments),
+        [first, ..] => Face::BadVersion(first),
+        [] => Face::BadVersion(""),
     }
-}
-
-/// Percent-decodes the whole path, splits it into segments (dropping empty ones) and refuses
-/// `.`/`..` segments.
-pub(crate) fn decode_path(raw: &str) -> Result<Vec<String>, &'static str> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).ok_or("bad percent-encoding")?;
-            let hex = std::str::from_utf8(hex).map_err(|_| "bad percent-encoding")?;
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| "bad percent-encoding")?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    let decoded = String::from_utf8(out).map_err(|_| "path is not UTF-8")?;
-    let segments: Vec<String> = decoded
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    if segments.iter().any(|s| s == ".." || s == ".") {
-        return Err("path contains a '.' or '..' segment");
-    }
-    Ok(segments)
 }
 
 /// Returned by the service to make hyper drop the connection without an
@@ -148,10 +122,8 @@ async fn handle(
     let method = parts.method.clone();
     let path = format!("/{}", segments.join("/"));
 
-    let route = classify(&segments);
-    if let Route::Control([first, rest @ ..]) = route
-        && first == "addins"
-    {
+    let face = classify(&segments);
+    if let Face::Addins(rest) = face {
         let raw = crate::addins::handle(&app, &method, rest, &parts.headers, &body);
         let mut response = Response::new(Full::new(Bytes::from(raw.body)));
         *response.status_mut() = raw.status;
@@ -165,13 +137,14 @@ async fn handle(
         }
         return Ok(response);
     }
-    if let Route::Control(rest) = route {
-        let reply = crate::control::handle(&app, &method, rest, &body);
+    if let Face::Control(rest) = face {
+        let reply =
+            crate::control::handle(&app, &method, rest, &body, &crate::exchange::cmdlet_names());
         return Ok(finish(reply, &ctx, JSON_CONTENT_TYPE));
     }
 
-    let is_exchange = matches!(route, Route::Exchange(_));
-    let is_graph = is_exchange || matches!(route, Route::Graph(_) | Route::BadVersion(_));
+    let is_exchange = matches!(face, Face::Exchange(_));
+    let is_graph = is_exchange || matches!(face, Face::Graph(_) | Face::BadVersion(_));
     let cmdlet = if is_exchange {
         crate::exchange::cmdlet_name(&body)
     } else {
@@ -206,14 +179,9 @@ async fn handle(
     }
     let reply = match reply {
         Some(r) => r,
-        None => match route {
-            Route::Token { tenant } => {
-                crate::token::handle_token(&app, &ctx, tenant, &method, &parts.headers, &body)
-            }
-            Route::OpenIdConfig { tenant } => {
-                crate::token::openid_configuration(&app, &ctx, tenant)
-            }
-            Route::Graph(rest) => crate::graph::handle(
+        None => match face {
+            Face::Token(segs) => crate::token::handle(&app, &ctx, &method, segs, &body),
+            Face::Graph(rest) => crate::graph::handle(
                 &app,
                 &ctx,
                 &method,
@@ -222,7 +190,7 @@ async fn handle(
                 &parts.headers,
                 &body,
             ),
-            Route::Exchange(rest) => crate::exchange::handle(
+            Face::Exchange(rest) => crate::exchange::handle(
                 &app,
                 &ctx,
                 &method,
@@ -231,10 +199,10 @@ async fn handle(
                 &parts.headers,
                 &body,
             ),
-            Route::BadVersion(seg) => {
+            Face::BadVersion(seg) => {
                 GraphError::odata(format!("Invalid version: {seg}")).into_reply(&ctx)
             }
-            Route::Control(_) => unreachable!("handled above"),
+            Face::Control(_) | Face::Addins(_) => unreachable!("handled above"),
         },
     };
     if is_graph {
@@ -315,60 +283,33 @@ fn finish(reply: Reply, ctx: &Ctx, content_type: &str) -> Response<Full<Bytes>> 
     response
 }
 
-/// 405, as Graph answers a method a resource does not support.
-pub(crate) fn method_not_allowed() -> GraphError {
-    GraphError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "Request_BadRequest",
-        "Specified HTTP method is not allowed for the request target.",
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decode_path_table() {
-        let ok = [
-            ("/v1.0/users", vec!["v1.0", "users"]),
-            ("/v1.0/users/a%40b.com", vec!["v1.0", "users", "a@b.com"]),
-            ("//v1.0//users/", vec!["v1.0", "users"]),
-            ("/v1.0/%24batch", vec!["v1.0", "$batch"]),
-        ];
-        for (raw, want) in ok {
-            assert_eq!(decode_path(raw).unwrap(), want, "{raw}");
-        }
-        for bad in [
-            "/v1.0/../x",
-            "/v1.0/%2e%2e/x",
-            "/v1.0/a%2F..%2Fb",
-            "/v1.0/%zz",
-            "/%ff",
-        ] {
-            assert!(decode_path(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn classify_table() {
         let segs = |p: &str| decode_path(p).unwrap();
         assert!(matches!(
             classify(&segs("/_sandbox/state")),
-            Route::Control(_)
+            Face::Control(_)
         ));
-        assert!(matches!(classify(&segs("/V1.0/users")), Route::Graph(_)));
+        assert!(matches!(
+            classify(&segs("/_sandbox/addins/x.xml")),
+            Face::Addins([_])
+        ));
+        assert!(matches!(classify(&segs("/V1.0/users")), Face::Graph(_)));
         assert!(matches!(
             classify(&segs("/t/oauth2/v2.0/token")),
-            Route::Token { tenant: "t" }
+            Face::Token([tenant, ..]) if tenant == "t"
         ));
         assert!(matches!(
             classify(&segs("/beta/users")),
-            Route::BadVersion("beta")
+            Face::BadVersion("beta")
         ));
         assert!(matches!(
             classify(&segs("/adminapi/beta/t/InvokeCommand")),
-            Route::Exchange([_, _, _])
+            Face::Exchange([_, _, _])
         ));
     }
 }

@@ -1,5 +1,6 @@
 //! A tenant in a temporary directory for unit tests, reached through the real routers
-//! (`graph::route`, `exchange::handle`, `addins::handle`) with real tokens.
+//! (`graph::route`, `exchange::handle`) with real tokens, and the fixtures the tests build on
+//! it (users, mailboxes, groups, teams, mail).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,11 +9,12 @@ use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::errors::{Ctx, Reply, ReplyBody};
-use crate::graph::{Query, route};
-use crate::state::Store;
-use crate::token::{Claims, OUTLOOK_AUDIENCE, mint};
-use crate::{AppRegistration, Tuning};
+use crate::auth::{Claims, OUTLOOK_AUDIENCE, mint};
+use crate::config::{AppRegistration, Tuning};
+use crate::graph::route;
+use crate::tenant::Store;
+use crate::web::Query;
+use crate::web::{Ctx, Reply, ReplyBody};
 
 pub(crate) const TENANT: &str = "0e1d2c3b-4a59-4867-9a8b-7c6d5e4f3a21";
 /// O365_BUSINESS_PREMIUM (10 seats in the seed).
@@ -20,7 +22,7 @@ pub(crate) const SKU: &str = "f245ecc8-75af-4f8e-b61f-27d8114de5b3";
 
 pub(crate) struct Kit {
     pub app: App,
-    dir: PathBuf,
+    pub dir: PathBuf,
     pub claims: Claims,
 }
 
@@ -89,7 +91,20 @@ impl Answer {
     }
 }
 
+/// A tenant whose app has `roles`, with no provisioning delays.
 pub(crate) fn kit_with(roles: Vec<String>) -> Kit {
+    kit_tuned(
+        roles,
+        Tuning {
+            mailbox_provisioning_delay: Duration::ZERO,
+            team_provisioning_polls: 0,
+            ..Tuning::default()
+        },
+    )
+}
+
+/// A tenant whose app has `roles`, with `tuning`.
+pub(crate) fn kit_tuned(roles: Vec<String>, tuning: Tuning) -> Kit {
     let dir = std::env::temp_dir().join(format!("m365-sandbox-kit-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let store = Store::open(&dir, true, TENANT).unwrap();
@@ -103,11 +118,7 @@ pub(crate) fn kit_with(roles: Vec<String>) -> Kit {
         },
         None,
         url::Url::parse("https://127.0.0.1:9/").unwrap(),
-        Tuning {
-            mailbox_provisioning_delay: Duration::ZERO,
-            team_provisioning_polls: 0,
-            ..Tuning::default()
-        },
+        tuning,
         store,
     );
     Kit {
@@ -115,6 +126,16 @@ pub(crate) fn kit_with(roles: Vec<String>) -> Kit {
         dir,
         claims: Claims { roles },
     }
+}
+
+/// The tenant the Groups and Teams scenarios run on: the default roles and the default
+/// tuning (a 3 s mailbox delay, one `inProgress` poll per operation).
+pub(crate) fn tenant() -> Kit {
+    tenant_with(Tuning::default())
+}
+
+pub(crate) fn tenant_with(tuning: Tuning) -> Kit {
+    kit_tuned(AppRegistration::default_roles(), tuning)
 }
 
 pub(crate) fn kit() -> Kit {
@@ -147,7 +168,7 @@ impl Kit {
             Some((p, q)) => (p, Some(q)),
             None => (path, None),
         };
-        let segs = crate::server::decode_path(p).unwrap();
+        let segs = crate::web::path::decode_path(p).unwrap();
         let ctx = Ctx::new(None);
         let bytes = body
             .map(|b| serde_json::to_vec(&b).unwrap())
@@ -178,7 +199,7 @@ impl Kit {
             Some((p, q)) => (p, Some(q)),
             None => (rest, None),
         };
-        let segs = crate::server::decode_path(p).unwrap();
+        let segs = crate::web::path::decode_path(p).unwrap();
         let mut h = HeaderMap::new();
         if let Some(t) = token {
             h.insert(
@@ -303,4 +324,123 @@ impl Kit {
         );
         assert_eq!(a.status, 202, "{}", a.body);
     }
+
+    /// A user without a license; returns its id.
+    pub fn user(&self, nick: &str) -> String {
+        let a = self.graph(
+            Method::POST,
+            "/users",
+            Some(json!({
+                "accountEnabled": true,
+                "displayName": nick,
+                "mailNickname": nick,
+                "userPrincipalName": format!("{nick}@libertygoldsilver.com"),
+                "passwordProfile": {"password": "Str0ng!pass"}
+            })),
+        );
+        assert_eq!(a.status, 201, "{}", a.body);
+        a.body["id"].as_str().unwrap().to_string()
+    }
+
+    /// A Microsoft 365 group (see [`group_body`]); returns its id.
+    pub fn group(&self, nick: &str, owners: &[&str], members: &[&str]) -> String {
+        let a = self.graph(
+            Method::POST,
+            "/groups",
+            Some(group_body(nick, owners, members)),
+        );
+        assert_eq!(a.status, 201, "{}", a.body);
+        a.body["id"].as_str().unwrap().to_string()
+    }
+
+    /// A group with an owner (also a member) and a team, polled until provisioned; returns
+    /// (group id, owner id).
+    pub fn group_team(&self, nick: &str) -> (String, String) {
+        let owner = self.user(&format!("{nick}-owner"));
+        let gid = self.group(nick, &[&owner], &[&owner]);
+        let a = self.graph(Method::POST, "/teams", Some(team_body(&gid)));
+        assert_eq!(a.status, 202, "{}", a.body);
+        let location = a.header("Location").unwrap().to_string();
+        loop {
+            let op = self.graph(Method::GET, &location, None);
+            assert_eq!(op.status, 200, "{}", op.body);
+            if op.body["status"] == "succeeded" {
+                break;
+            }
+        }
+        (gid, owner)
+    }
+}
+
+pub(crate) fn user_url(id: &str) -> String {
+    format!("https://graph.microsoft.com/v1.0/users/{id}")
+}
+
+/// A private Microsoft 365 group binding `owners` (by users URL) and `members` (by
+/// directoryObjects URL).
+pub(crate) fn group_body(nick: &str, owners: &[&str], members: &[&str]) -> Value {
+    let mut body = json!({
+        "displayName": format!("Group {nick}"),
+        "mailNickname": nick,
+        "description": "A test group",
+        "groupTypes": ["Unified"],
+        "mailEnabled": true,
+        "securityEnabled": false,
+        "visibility": "Private",
+    });
+    if !owners.is_empty() {
+        body["owners@odata.bind"] = json!(owners.iter().map(|o| user_url(o)).collect::<Vec<_>>());
+    }
+    if !members.is_empty() {
+        body["members@odata.bind"] = json!(
+            members
+                .iter()
+                .map(|m| format!("https://graph.microsoft.com/v1.0/directoryObjects/{m}"))
+                .collect::<Vec<_>>()
+        );
+    }
+    body
+}
+
+/// `POST /teams` from group `gid`, with some settings.
+pub(crate) fn team_body(gid: &str) -> Value {
+    json!({
+        "template@odata.bind": "https://graph.microsoft.com/v1.0/teamsTemplates('standard')",
+        "group@odata.bind": format!("https://graph.microsoft.com/v1.0/groups('{gid}')"),
+        "memberSettings": {"allowCreateUpdateChannels": false},
+        "funSettings": {"allowGiphy": true, "giphyContentRating": "Strict"}
+    })
+}
+
+/// The ids in a collection's `value`.
+pub(crate) fn ids(v: &Value) -> Vec<String> {
+    v["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The seeded admin, who has a mailbox.
+pub(crate) const ADMIN: &str = "admin@libertygoldsilver.com";
+
+/// `InvokeCommand` below `/adminapi`, for [`Kit::exchange_raw`].
+pub(crate) fn invoke_path() -> String {
+    format!("/beta/{TENANT}/InvokeCommand")
+}
+
+/// An `InvokeCommand` body.
+pub(crate) fn invoke_body(cmdlet: &str, parameters: Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({"CmdletInput": {"CmdletName": cmdlet, "Parameters": parameters}}))
+        .unwrap()
+}
+
+/// Asserts a cmdlet failure in Exchange's shape.
+pub(crate) fn assert_exo_error(a: &Answer, status: u16, code: &str, detail_has: &str) {
+    assert_eq!(a.status, status, "{}", a.body);
+    assert_eq!(a.code(), code, "{}", a.body);
+    assert_eq!(a.message(), "Error executing cmdlet", "{}", a.body);
+    assert_eq!(a.body["error"]["details"][0]["code"], "Client");
+    assert!(a.detail().contains(detail_has), "{}", a.detail());
 }

@@ -11,7 +11,7 @@ use rcgen::{
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-use crate::SandboxError;
+use crate::config::SandboxError;
 
 /// The generated CA (PEM, for clients to trust) and the server's TLS configuration.
 pub(crate) struct TlsMaterial {

@@ -1,53 +1,25 @@
-//! The Entra v2.0 token endpoint (`POST /{tenant}/oauth2/v2.0/token`, client-credentials grant
-//! with a client secret or a certificate-signed client assertion), the issued access tokens
-//! (HS256 JWTs with Entra's claims, signed with a per-process key), and their validation for
-//! Graph requests. Secrets and assertions are never logged or echoed.
+//! The Entra v2.0 token endpoint (`POST /{tenant}/oauth2/v2.0/token`, the client-credentials
+//! grant with a client secret or a certificate-signed client assertion) and the tenant's
+//! OpenID configuration. The tokens it issues are `auth`'s. Secrets and assertions are never
+//! logged or echoed.
 
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-use http::{HeaderMap, Method, StatusCode};
+use http::{Method, StatusCode};
 use openssl::hash::{MessageDigest, hash};
 use openssl::pkey::{PKey, Public};
 use openssl::rsa::Padding;
-use openssl::sign::{RsaPssSaltlen, Signer, Verifier};
-use openssl::x509::X509;
+use openssl::sign::{RsaPssSaltlen, Verifier};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::SandboxError;
 use crate::app::App;
-use crate::errors::{Ctx, GraphError, Reply, entra_error};
+use crate::auth::{GRAPH_AUDIENCE, OUTLOOK_AUDIENCE, b64, b64_json, mint};
+use crate::web::reply::entra_error;
+use crate::web::router::{Lookup, Params, Route, Verb, find, knows};
+use crate::web::{Ctx, Reply};
 
-pub(crate) const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
-pub(crate) const OUTLOOK_AUDIENCE: &str = "https://outlook.office365.com";
-const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Clock skew Entra tolerates on assertion `nbf`/`exp`.
 const SKEW_SECS: i64 = 300;
-
-/// The registered certificate: its thumbprints (SHA-1 for `x5t`, SHA-256 for `x5t#S256`) and key.
-pub(crate) struct RegisteredCert {
-    sha1: Vec<u8>,
-    sha256: Vec<u8>,
-    key: PKey<Public>,
-}
-
-impl RegisteredCert {
-    pub fn from_pem(pem: &str) -> Result<Self, SandboxError> {
-        let bad = |e: openssl::error::ErrorStack| {
-            SandboxError::Config(format!(
-                "certificate_pem is not a usable X.509 certificate: {e}"
-            ))
-        };
-        let cert = X509::from_pem(pem.as_bytes()).map_err(bad)?;
-        let der = cert.to_der().map_err(bad)?;
-        Ok(RegisteredCert {
-            sha1: hash(MessageDigest::sha1(), &der).map_err(bad)?.to_vec(),
-            sha256: hash(MessageDigest::sha256(), &der).map_err(bad)?.to_vec(),
-            key: cert.public_key().map_err(bad)?,
-        })
-    }
-}
 
 /// A failed token request, in Entra's terms.
 struct EntraError {
@@ -89,18 +61,55 @@ fn bad_assertion(code: u32, description: impl Into<String>) -> EntraError {
     )
 }
 
-/// `POST /{tenant}/oauth2/v2.0/token`.
-pub(crate) fn handle_token(
-    app: &App,
-    ctx: &Ctx,
-    tenant: &str,
-    method: &Method,
-    _headers: &HeaderMap,
-    body: &[u8],
-) -> Reply {
-    match issue(app, ctx, tenant, method, body) {
-        Ok(reply) => reply,
-        Err(e) => entra_error(ctx, e.status, e.error, e.code, &e.description),
+/// What a route's handler is given.
+struct Req<'a> {
+    app: &'a App,
+    ctx: &'a Ctx,
+    body: &'a [u8],
+    params: Params<'a>,
+}
+
+type Handler = fn(&Req) -> Reply;
+
+/// The token endpoint's routes (below the authority host).
+static ROUTES: &[Route<(), Handler>] = &[
+    Route::new(Verb::Post, "{tenant}/oauth2/v2.0/token", (), |r| {
+        issue(r.app, r.ctx, r.params.get("tenant"), r.body)
+            .unwrap_or_else(|e| entra_error(r.ctx, e.status, e.error, e.code, &e.description))
+    }),
+    Route::new(
+        Verb::Any,
+        "{tenant}/v2.0/.well-known/openid-configuration",
+        (),
+        |r| openid_configuration(r.app, r.ctx, r.params.get("tenant")),
+    ),
+];
+
+/// Whether a path is one of the token endpoint's.
+pub(crate) fn serves(segs: &[String]) -> bool {
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    knows(ROUTES, &segs)
+}
+
+/// Entry for the token endpoint and the OpenID configuration (a path [`serves`] accepts).
+pub(crate) fn handle(app: &App, ctx: &Ctx, method: &Method, segs: &[String], body: &[u8]) -> Reply {
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    match find(ROUTES, method, &s) {
+        Lookup::Route(route, params) => (route.handler)(&Req {
+            app,
+            ctx,
+            body,
+            params,
+        }),
+        Lookup::MethodNotAllowed | Lookup::NotFound { .. } => entra_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900561,
+            &format!(
+                "The endpoint only accepts POST, OPTIONS requests. Received a {method} request."
+            ),
+        ),
     }
 }
 
@@ -109,23 +118,8 @@ fn known_tenant(app: &App, tenant: &str) -> bool {
         || app.store.read(|t| t.is_verified_domain(tenant))
 }
 
-fn issue(
-    app: &App,
-    ctx: &Ctx,
-    tenant: &str,
-    method: &Method,
-    body: &[u8],
-) -> Result<Reply, EntraError> {
-    if *method != Method::POST {
-        return Err(entra(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            900561,
-            format!(
-                "The endpoint only accepts POST, OPTIONS requests. Received a {method} request."
-            ),
-        ));
-    }
+/// `POST /{tenant}/oauth2/v2.0/token`: an access token for the client-credentials grant.
+fn issue(app: &App, ctx: &Ctx, tenant: &str, body: &[u8]) -> Result<Reply, EntraError> {
     if !known_tenant(app, tenant) {
         return Err(entra(
             StatusCode::BAD_REQUEST,
@@ -267,18 +261,6 @@ fn secrets_equal(given: &str, expected: &str) -> bool {
     matches!((a, b), (Ok(a), Ok(b)) if openssl::memcmp::eq(&a, &b))
 }
 
-/// Decodes base64 in any of the alphabets/paddings clients use.
-fn b64(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim();
-    [URL_SAFE_NO_PAD, URL_SAFE, STANDARD, STANDARD_NO_PAD]
-        .iter()
-        .find_map(|engine| engine.decode(s).ok())
-}
-
-fn b64_json(s: &str) -> Option<Value> {
-    serde_json::from_slice(&b64(s)?).ok()
-}
-
 /// Checks a client assertion as Entra does: registered thumbprint, RS256/PS256 signature,
 /// audience = this token endpoint, issuer = subject = client id, and its validity window.
 fn verify_assertion(
@@ -392,203 +374,8 @@ fn verify_rsa(key: &PKey<Public>, pss: bool, data: &[u8], sig: &[u8]) -> bool {
     v.update(data).is_ok() && v.verify(sig).unwrap_or(false)
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    PKey::hmac(key)
-        .and_then(|k| Signer::new(MessageDigest::sha256(), &k)?.sign_oneshot_to_vec(data))
-        .unwrap_or_default()
-}
-
-/// The service principal's object id: stable for a client id.
-fn service_principal_id(client_id: &str) -> String {
-    let digest = hash(MessageDigest::sha256(), client_id.as_bytes())
-        .map(|d| d.to_vec())
-        .unwrap_or_else(|_| vec![0; 32]);
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string()
-}
-
-/// The app roles a token for `audience` carries: app roles belong to one resource, so a Graph
-/// token has the Graph permissions and an Exchange token the Exchange Online ones.
-fn roles_for(roles: &[String], audience: &str) -> Vec<String> {
-    let exchange = audience.eq_ignore_ascii_case(OUTLOOK_AUDIENCE);
-    roles
-        .iter()
-        .filter(|r| {
-            crate::exchange::EXCHANGE_ROLES
-                .iter()
-                .any(|e| e.eq_ignore_ascii_case(r))
-                == exchange
-        })
-        .cloned()
-        .collect()
-}
-
-/// Issues an access token for `audience`.
-pub(crate) fn mint(
-    app: &App,
-    audience: &str,
-    acr: &str,
-    now: OffsetDateTime,
-    lifetime: i64,
-) -> String {
-    let iat = now.unix_timestamp();
-    let oid = service_principal_id(&app.reg.client_id);
-    let header = json!({"typ": "JWT", "alg": "HS256", "kid": "m365-sandbox"});
-    let claims = json!({
-        "aud": audience,
-        "iss": format!("https://sts.windows.net/{}/", app.reg.tenant_id),
-        "iat": iat,
-        "nbf": iat,
-        "exp": iat + lifetime,
-        "app_displayname": "m365-admin",
-        "appid": app.reg.client_id,
-        "appidacr": acr,
-        "idp": format!("https://sts.windows.net/{}/", app.reg.tenant_id),
-        "idtyp": "app",
-        "oid": oid,
-        "roles": roles_for(&app.reg.roles, audience),
-        "sub": oid,
-        "tid": app.reg.tenant_id,
-        "uti": uuid::Uuid::new_v4().simple().to_string(),
-        "ver": "1.0",
-    });
-    let enc = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap_or_default());
-    let input = format!("{}.{}", enc(&header), enc(&claims));
-    let sig = URL_SAFE_NO_PAD.encode(hmac(&app.token_key, input.as_bytes()));
-    format!("{input}.{sig}")
-}
-
-/// What a Graph handler needs from a validated token.
-#[derive(Debug, Clone)]
-pub(crate) struct Claims {
-    pub roles: Vec<String>,
-}
-
-impl Claims {
-    /// Whether any of `roles` was granted.
-    pub fn has_any(&self, roles: &[&str]) -> bool {
-        self.roles
-            .iter()
-            .any(|r| roles.iter().any(|want| r.eq_ignore_ascii_case(want)))
-    }
-}
-
-fn unauthorized(message: &str) -> GraphError {
-    GraphError::new(
-        StatusCode::UNAUTHORIZED,
-        "InvalidAuthenticationToken",
-        message,
-    )
-}
-
-/// Why a bearer token was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TokenProblem {
-    Empty,
-    Malformed,
-    Signature,
-    Audience,
-    Issuer,
-    Expired,
-}
-
-/// Validates `Authorization: Bearer …`: signature, one of `audiences`, tenant, lifetime.
-fn validate(
-    app: &App,
-    authorization: Option<&str>,
-    now: OffsetDateTime,
-    audiences: &[&str],
-) -> Result<Claims, TokenProblem> {
-    let token = authorization
-        .map(str::trim)
-        .and_then(|v| {
-            let (scheme, rest) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-        })
-        .filter(|t| !t.is_empty())
-        .ok_or(TokenProblem::Empty)?;
-    let parts: Vec<&str> = token.split('.').collect();
-    let [h, p, s] = parts.as_slice() else {
-        return Err(TokenProblem::Malformed);
-    };
-    let payload = b64_json(p).ok_or(TokenProblem::Malformed)?;
-    b64_json(h).ok_or(TokenProblem::Malformed)?;
-    let sig = URL_SAFE_NO_PAD
-        .decode(s)
-        .map_err(|_| TokenProblem::Malformed)?;
-    let expected = hmac(&app.token_key, format!("{h}.{p}").as_bytes());
-    if sig.len() != expected.len() || !openssl::memcmp::eq(&sig, &expected) {
-        return Err(TokenProblem::Signature);
-    }
-    let aud = payload
-        .get("aud")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if !audiences.iter().any(|a| aud.eq_ignore_ascii_case(a)) {
-        return Err(TokenProblem::Audience);
-    }
-    let tid = payload
-        .get("tid")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if !tid.eq_ignore_ascii_case(&app.reg.tenant_id) {
-        return Err(TokenProblem::Issuer);
-    }
-    let exp = payload.get("exp").and_then(Value::as_i64).unwrap_or(0);
-    if now.unix_timestamp() >= exp {
-        return Err(TokenProblem::Expired);
-    }
-    let roles = payload
-        .get("roles")
-        .and_then(Value::as_array)
-        .map(|r| {
-            r.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Claims { roles })
-}
-
-/// Validates `Authorization: Bearer …` for Graph, with Graph's messages.
-pub(crate) fn verify_graph_token(
-    app: &App,
-    authorization: Option<&str>,
-    now: OffsetDateTime,
-) -> Result<Claims, GraphError> {
-    validate(app, authorization, now, &[GRAPH_AUDIENCE, GRAPH_APP_ID]).map_err(|p| {
-        unauthorized(match p {
-            TokenProblem::Empty => "Access token is empty.",
-            TokenProblem::Malformed => "CompactToken parsing failed with error code: 80049217",
-            TokenProblem::Signature => "Access token validation failure.",
-            TokenProblem::Audience => "Access token validation failure. Invalid audience.",
-            TokenProblem::Issuer => "Access token validation failure. Invalid issuer.",
-            TokenProblem::Expired => "Lifetime validation failed, the token is expired.",
-        })
-    })
-}
-
-/// Validates `Authorization: Bearer …` for Exchange Online (audience
-/// `https://outlook.office365.com`).
-pub(crate) fn verify_exchange_token(
-    app: &App,
-    authorization: Option<&str>,
-    now: OffsetDateTime,
-) -> Result<Claims, TokenProblem> {
-    validate(
-        app,
-        authorization,
-        now,
-        &[OUTLOOK_AUDIENCE, crate::exchange::EXCHANGE_APP_ID],
-    )
-}
-
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
-pub(crate) fn openid_configuration(app: &App, ctx: &Ctx, tenant: &str) -> Reply {
+fn openid_configuration(app: &App, ctx: &Ctx, tenant: &str) -> Reply {
     if !known_tenant(app, tenant) {
         return entra_error(
             ctx,
@@ -639,30 +426,6 @@ mod tests {
                 .0,
             500011
         );
-    }
-
-    #[test]
-    fn roles_follow_the_resource() {
-        let roles: Vec<String> = ["User.ReadWrite.All", "Exchange.ManageAsApp", "Mail.Send"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(
-            roles_for(&roles, GRAPH_AUDIENCE),
-            vec!["User.ReadWrite.All", "Mail.Send"]
-        );
-        assert_eq!(
-            roles_for(&roles, OUTLOOK_AUDIENCE),
-            vec!["Exchange.ManageAsApp"]
-        );
-    }
-
-    #[test]
-    fn base64_variants() {
-        let raw = [0xfbu8, 0xff, 0x01];
-        for s in ["-_8B", "+/8B", "-_8B", "+/8B"] {
-            assert_eq!(b64(s).unwrap(), raw, "{s}");
-        }
     }
 
     #[test]

@@ -4,10 +4,9 @@
 //! sandbox's TLS, and message trace from mail sent through Graph.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
+use m365_sandbox::client::SandboxClient;
 use m365_sandbox::{AppRegistration, Sandbox, SandboxConfig, Tuning};
-use openssl::x509::X509;
 use serde_json::{Value, json};
 
 const TENANT: &str = "3a2b1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d";
@@ -16,7 +15,7 @@ const SECRET: &str = "exchange-s3cret~value";
 
 struct Harness {
     sandbox: Sandbox,
-    http: reqwest::Client,
+    client: SandboxClient,
     dir: PathBuf,
 }
 
@@ -38,26 +37,12 @@ impl Harness {
         })
         .await
         .unwrap();
-        let der = X509::from_pem(sandbox.ca_cert_pem().as_bytes())
-            .unwrap()
-            .to_der()
-            .unwrap();
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(rustls::pki_types::CertificateDer::from(der))
-            .unwrap();
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .build()
-            .unwrap();
-        Harness { sandbox, http, dir }
+        let client = SandboxClient::for_sandbox(&sandbox).unwrap();
+        Harness {
+            sandbox,
+            client,
+            dir,
+        }
     }
 
     async fn token(&self, scope: &str) -> String {
@@ -70,7 +55,8 @@ impl Harness {
             ])
             .finish();
         let resp: Value = self
-            .http
+            .client
+            .http()
             .post(format!(
                 "{}{TENANT}/oauth2/v2.0/token",
                 self.sandbox.base_url()
@@ -93,7 +79,8 @@ impl Harness {
         parameters: Value,
     ) -> (u16, reqwest::header::HeaderMap, Value) {
         let resp = self
-            .http
+            .client
+            .http()
             .post(format!(
                 "{}adminapi/beta/{TENANT}/InvokeCommand",
                 self.sandbox.base_url()
@@ -126,7 +113,8 @@ impl Harness {
     ) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self
-            .http
+            .client
+            .http()
             .request(method, format!("{}v1.0/{path}", self.sandbox.base_url()))
             .bearer_auth(token);
         if let Some(b) = body {
@@ -140,17 +128,10 @@ impl Harness {
 
     async fn control(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.http.request(
-            method,
-            format!("{}_sandbox/{path}", self.sandbox.base_url()),
-        );
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        self.client
+            .control(method, path, body.as_ref())
+            .await
+            .unwrap()
     }
 
     async fn stop(self) {
@@ -302,7 +283,8 @@ async fn add_in_catalogue_over_https() {
     let h = Harness::start().await;
     let base = h.sandbox.base_url().to_string();
     let resp = h
-        .http
+        .client
+        .http()
         .get(format!("{base}_sandbox/addins/message-tagger.xml"))
         .send()
         .await
@@ -311,7 +293,8 @@ async fn add_in_catalogue_over_https() {
     assert_eq!(resp.headers()["content-type"], "application/xml");
     assert!(resp.text().await.unwrap().contains("<OfficeApp"));
     let resp = h
-        .http
+        .client
+        .http()
         .get(format!("{base}_sandbox/addins/compliance-footer.json"))
         .send()
         .await
@@ -333,7 +316,8 @@ async fn add_in_catalogue_over_https() {
     // A crafted manifest, with its own content type.
     let hostile = "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]><OfficeApp>&xxe;</OfficeApp>";
     let resp = h
-        .http
+        .client
+        .http()
         .post(format!("{base}_sandbox/addins/xxe.xml"))
         .header("content-type", "text/xml")
         .body(hostile)
@@ -342,7 +326,8 @@ async fn add_in_catalogue_over_https() {
         .unwrap();
     assert_eq!(resp.status(), 201);
     let resp = h
-        .http
+        .client
+        .http()
         .get(format!("{base}_sandbox/addins/xxe.xml"))
         .send()
         .await
@@ -350,7 +335,8 @@ async fn add_in_catalogue_over_https() {
     assert_eq!(resp.headers()["content-type"], "text/xml");
     assert_eq!(resp.text().await.unwrap(), hostile);
     assert_eq!(
-        h.http
+        h.client
+            .http()
             .get(format!("{base}_sandbox/addins/none"))
             .send()
             .await

@@ -1,11 +1,11 @@
 //! End-to-end tests of the sandbox tenant over real HTTPS, trusting only its CA.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use m365_sandbox::client::SandboxClient;
 use m365_sandbox::{AppRegistration, Sandbox, SandboxConfig, Tuning};
 use openssl::asn1::Asn1Time;
 use openssl::hash::{MessageDigest, hash};
@@ -22,22 +22,8 @@ const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 
 struct Harness {
     sandbox: Sandbox,
-    http: reqwest::Client,
+    client: SandboxClient,
     dir: PathBuf,
-}
-
-/// A rustls client config (ring provider, as the workspace uses) trusting only the sandbox CA.
-fn client_tls(ca_pem: &str) -> rustls::ClientConfig {
-    let der = X509::from_pem(ca_pem.as_bytes()).unwrap().to_der().unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(rustls::pki_types::CertificateDer::from(der))
-        .unwrap();
-    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth()
 }
 
 fn temp_dir() -> PathBuf {
@@ -67,11 +53,12 @@ fn config(dir: &Path, reset: bool, certificate_pem: Option<String>) -> SandboxCo
 impl Harness {
     async fn start_in(dir: PathBuf, reset: bool, cert: Option<String>) -> Harness {
         let sandbox = Sandbox::start(config(&dir, reset, cert)).await.unwrap();
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(client_tls(sandbox.ca_cert_pem()))
-            .build()
-            .unwrap();
-        Harness { sandbox, http, dir }
+        let client = SandboxClient::for_sandbox(&sandbox).unwrap();
+        Harness {
+            sandbox,
+            client,
+            dir,
+        }
     }
 
     async fn start() -> Harness {
@@ -79,11 +66,7 @@ impl Harness {
     }
 
     fn url(&self, path: &str) -> String {
-        format!(
-            "{}{}",
-            self.sandbox.base_url(),
-            path.trim_start_matches('/')
-        )
+        self.client.url(path)
     }
 
     fn token_url(&self, tenant: &str) -> String {
@@ -95,7 +78,8 @@ impl Harness {
             .extend_pairs(form)
             .finish();
         let resp = self
-            .http
+            .client
+            .http()
             .post(self.token_url(tenant))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)
@@ -141,7 +125,7 @@ impl Harness {
         token: Option<&str>,
     ) -> (u16, reqwest::header::HeaderMap, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.http.request(
+        let mut req = self.client.http().request(
             method,
             self.url(&format!("v1.0/{}", path.trim_start_matches('/'))),
         );
@@ -165,16 +149,10 @@ impl Harness {
 
     async fn control(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self
-            .http
-            .request(method, self.url(&format!("_sandbox/{path}")));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        self.client
+            .control(method, path, body.as_ref())
+            .await
+            .unwrap()
     }
 
     async fn stop(self) -> PathBuf {
@@ -544,7 +522,8 @@ async fn users_create_validate_query_and_delete() {
     let token = h.token().await;
     while let Some(url) = next {
         let body: Value = h
-            .http
+            .client
+            .http()
             .get(&url)
             .bearer_auth(&token)
             .send()
@@ -817,7 +796,8 @@ async fn faults_request_log_and_routing() {
         .await;
     assert_eq!(status, 201);
     let resp = h
-        .http
+        .client
+        .http()
         .get(h.url("v1.0/users"))
         .bearer_auth(&token)
         .header("client-request-id", "abc-123")
@@ -866,7 +846,8 @@ async fn faults_request_log_and_routing() {
     let (status, _, _) = h.graph_with("PUT", "users", None, Some(&token)).await;
     assert_eq!(status, 405);
     let resp = h
-        .http
+        .client
+        .http()
         .get(h.url("v1.0/users/%2e%2e/x"))
         .bearer_auth(&token)
         .send()

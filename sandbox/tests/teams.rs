@@ -2,10 +2,9 @@
 //! knobs and faults through the control API, and `/_sandbox/state`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
+use m365_sandbox::client::SandboxClient;
 use m365_sandbox::{AppRegistration, Sandbox, SandboxConfig, Tuning};
-use openssl::x509::X509;
 use serde_json::{Value, json};
 
 const TENANT: &str = "5d3c2b1a-0f9e-4d8c-b7a6-958473625140";
@@ -14,7 +13,7 @@ const SECRET: &str = "teams-s3cret~value";
 
 struct Harness {
     sandbox: Sandbox,
-    http: reqwest::Client,
+    client: SandboxClient,
     token: String,
     dir: PathBuf,
 }
@@ -37,25 +36,7 @@ impl Harness {
         })
         .await
         .unwrap();
-        let der = X509::from_pem(sandbox.ca_cert_pem().as_bytes())
-            .unwrap()
-            .to_der()
-            .unwrap();
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(rustls::pki_types::CertificateDer::from(der))
-            .unwrap();
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .build()
-            .unwrap();
+        let client = SandboxClient::for_sandbox(&sandbox).unwrap();
         let form = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs([
                 ("grant_type", "client_credentials"),
@@ -64,7 +45,8 @@ impl Harness {
                 ("scope", "https://graph.microsoft.com/.default"),
             ])
             .finish();
-        let resp: Value = http
+        let resp: Value = client
+            .http()
             .post(format!("{}{TENANT}/oauth2/v2.0/token", sandbox.base_url()))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(form)
@@ -77,7 +59,7 @@ impl Harness {
         let token = resp["access_token"].as_str().unwrap().to_string();
         Harness {
             sandbox,
-            http,
+            client,
             token,
             dir,
         }
@@ -95,7 +77,11 @@ impl Harness {
             self.sandbox.base_url(),
             path.trim_start_matches('/')
         );
-        let mut req = self.http.request(method, url).bearer_auth(&self.token);
+        let mut req = self
+            .client
+            .http()
+            .request(method, url)
+            .bearer_auth(&self.token);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -113,17 +99,10 @@ impl Harness {
 
     async fn control(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.http.request(
-            method,
-            format!("{}_sandbox/{path}", self.sandbox.base_url()),
-        );
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        self.client
+            .control(method, path, body.as_ref())
+            .await
+            .unwrap()
     }
 
     async fn stop(self) {

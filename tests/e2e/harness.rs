@@ -3,6 +3,7 @@
 //! tenant's control API (request log, faults, seats) through the endpoint file
 //! the sandbox writes into the data directory.
 
+use m365_sandbox::client::SandboxClient;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResult, ClientConfig, ClientRequest,
     ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationCapability,
@@ -528,48 +529,23 @@ pub fn text_of(r: &CallToolResult) -> String {
         .join("\n")
 }
 
-/// The sandbox tenant's control API.
+/// The sandbox tenant's control API, through the sandbox crate's client (which trusts the
+/// sandbox's CA, as `endpoint.json` in its folder gives it).
 pub struct Sandbox {
-    base: String,
-    http: reqwest::Client,
+    client: SandboxClient,
 }
 
 impl Sandbox {
     pub fn open(dir: &Path) -> Sandbox {
-        let path = dir.join("data/sandbox/endpoint.json");
-        let v: Value = serde_json::from_str(
-            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-        )
-        .unwrap();
-        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = rustls::RootCertStore::empty();
-        for c in rustls::pki_types::pem::PemObject::pem_slice_iter(
-            v["caCertPem"].as_str().unwrap().as_bytes(),
-        ) {
-            roots.add(c.unwrap()).unwrap();
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .build()
-            .unwrap();
-        Sandbox {
-            base: v["baseUrl"]
-                .as_str()
-                .unwrap()
-                .trim_end_matches('/')
-                .to_string(),
-            http,
-        }
+        let client = SandboxClient::from_endpoint_file(&dir.join("data/sandbox"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        Sandbox { client }
     }
 
     pub async fn get(&self, path: &str) -> Value {
-        self.http
-            .get(format!("{}{path}", self.base))
+        self.client
+            .http()
+            .get(self.client.url(path))
             .send()
             .await
             .unwrap()
@@ -579,7 +555,7 @@ impl Sandbox {
     }
 
     pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        let mut req = self.client.http().request(method, self.client.url(path));
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -589,44 +565,27 @@ impl Sandbox {
 
     /// Graph requests (under /v1.0) the sandbox has seen since the last clear.
     pub async fn graph_requests(&self) -> Vec<Value> {
-        let all = self.get("/_sandbox/requests").await;
-        all.as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["path"].as_str().unwrap_or("").starts_with("/v1.0"))
-            .cloned()
-            .collect()
+        self.client.graph_requests().await.unwrap()
     }
 
     pub async fn clear_requests(&self) {
-        self.send(reqwest::Method::DELETE, "/_sandbox/requests", None)
-            .await;
+        self.client.clear_requests().await.unwrap();
     }
 
     pub async fn fault(&self, fault: Value) {
-        self.send(reqwest::Method::POST, "/_sandbox/faults", Some(fault))
-            .await;
+        self.client.add_fault(&fault).await.unwrap();
     }
 
     pub async fn set_seats(&self, part: &str, enabled: u32) {
-        self.send(
-            reqwest::Method::PUT,
-            &format!("/_sandbox/skus/{part}"),
-            Some(json!({"enabled": enabled})),
-        )
-        .await;
+        self.client.set_seats(part, enabled).await.unwrap();
     }
 
     pub async fn state(&self) -> Value {
-        self.get("/_sandbox/state").await
+        self.client.state().await.unwrap()
     }
 
     /// Messages the tenant accepted through sendMail, oldest first.
     pub async fn outbox(&self) -> Vec<Value> {
-        self.get("/_sandbox/outbox")
-            .await
-            .as_array()
-            .unwrap()
-            .clone()
+        self.client.outbox().await.unwrap()
     }
 }

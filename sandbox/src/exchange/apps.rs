@@ -1,16 +1,17 @@
 //! Organization add-ins: `New-App -OrganizationApp -Url …`, `Get-App -OrganizationApp` and
 //! `Remove-App -OrganizationApp`. New-App "downloads" the manifest from the sandbox's add-in
-//! catalogue (see `crate::addins`) and reads it as Exchange does (see `manifest`). With app-only
+//! catalogue (see `tenant::addins`) and reads it as Exchange does (see `manifest`). With app-only
 //! authentication there is no signed-in user's mailbox, so the sandbox emulates only
 //! organization add-ins.
 
 use serde_json::{Value, json};
 
-use super::mailbox::{primary_smtp, resolve};
+use super::cmdlet::{Call, Cmdlet};
+use super::error::ExoError;
+use super::mailbox::resolve;
 use super::manifest::read_manifest;
 use super::params::{Bound, Ty, m, p};
-use super::{Call, Cmdlet, ExoError};
-use crate::state::Tenant;
+use crate::tenant::Tenant;
 
 pub(crate) const CMDLETS: &[Cmdlet] = &[
     Cmdlet {
@@ -92,13 +93,17 @@ fn new_app(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
             "Specify the add-in's manifest with -Url (the sandbox does not emulate -FileData or the Office Store parameters).",
         ));
     };
-    let entry = crate::addins::download(call.app, &url).map_err(|why| {
-        ExoError::task(
-            "Ex9C1E5A",
-            EXTENSION_EXCEPTION,
-            format!("The app couldn't be downloaded from '{url}'. {why}"),
-        )
-    })?;
+    let entry = call
+        .app
+        .addins
+        .download(&call.app.base_url, &url)
+        .map_err(|why| {
+            ExoError::task(
+                "Ex9C1E5A",
+                EXTENSION_EXCEPTION,
+                format!("The app couldn't be downloaded from '{url}'. {why}"),
+            )
+        })?;
     let manifest = read_manifest(&entry.body).map_err(|why| {
         ExoError::task(
             "Ex9C1E5B",
@@ -125,7 +130,7 @@ fn new_app(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
         let mut user_list: Vec<String> = Vec::new();
         for key in &users {
             let i = resolve(t, key, now)?;
-            let address = primary_smtp(&t.users[i]);
+            let address = t.users[i].primary_smtp();
             if !user_list.iter().any(|u| u.eq_ignore_ascii_case(&address)) {
                 user_list.push(address);
             }
@@ -199,4 +204,118 @@ fn remove_app(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
         Ok(())
     })?;
     Ok(Vec::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::testkit::{ADMIN, assert_exo_error, kit};
+
+    #[test]
+    fn organization_add_ins() {
+        let k = kit();
+        let (_, ann) = k.mailbox_user("ann");
+        let url = "https://127.0.0.1:9/_sandbox/addins/message-tagger.xml";
+        let app = &k.ok(
+            "New-App",
+            json!({"OrganizationApp": true, "Url": url, "ProvidedTo": "SpecificUsers", "UserList": format!("{ann},{ADMIN}"), "DefaultStateForUser": "Enabled"}),
+        )[0];
+        for (prop, want) in [
+            ("AppId", json!("5d3e7b1a-9c64-4f0e-8a21-6b2f4c1d9e07")),
+            ("DisplayName", json!("Message Tagger")),
+            ("AppVersion", json!("1.0.0.0")),
+            ("ProviderName", json!("Liberty Gold Silver IT")),
+            ("Enabled", json!(true)),
+            ("ProvidedTo", json!("SpecificUsers")),
+            ("UserList", json!([ann, ADMIN])),
+            ("DefaultStateForUser", json!("Enabled")),
+            ("Scope", json!("Organization")),
+        ] {
+            assert_eq!(app[prop], want, "{prop}");
+        }
+        let listed = k.ok("Get-App", json!({"OrganizationApp": true}));
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            k.ok(
+                "Get-App",
+                json!({"OrganizationApp": true, "Identity": "5d3e7b1a-9c64-4f0e-8a21-6b2f4c1d9e07"})
+            )[0]["DisplayName"],
+            "Message Tagger"
+        );
+        // Installing it twice is refused.
+        let a = k.exo("New-App", json!({"OrganizationApp": true, "Url": url}));
+        assert!(a.detail().contains("already installed"), "{}", a.body);
+
+        // Manifests Exchange can't use.
+        for (name, want) in [
+            (
+                "compliance-footer.json",
+                "Data at the root level is invalid. Line 1, position 1.",
+            ),
+            ("not-a-manifest.html", "DTD is prohibited"),
+            ("nothing-here.xml", "(404) Not Found"),
+        ] {
+            let a = k.exo(
+                "New-App",
+                json!({"OrganizationApp": true, "Url": format!("https://127.0.0.1:9/_sandbox/addins/{name}")}),
+            );
+            assert_eq!(a.status, 400, "{name}");
+            assert!(a.detail().contains(want), "{name}: {}", a.detail());
+        }
+        let a = k.exo(
+            "New-App",
+            json!({"OrganizationApp": true, "Url": "https://contoso.example/manifest.xml"}),
+        );
+        assert!(
+            a.detail().contains("couldn't be downloaded"),
+            "{}",
+            a.detail()
+        );
+        // A crafted one: entity expansion is refused.
+        k.app.addins.put(
+            "bomb.xml",
+            crate::tenant::addins::Entry {
+                content_type: "application/xml".into(),
+                body: b"<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;\">]><OfficeApp>&lol2;</OfficeApp>".to_vec(),
+            },
+        );
+        let a = k.exo(
+            "New-App",
+            json!({"OrganizationApp": true, "Url": "https://127.0.0.1:9/_sandbox/addins/bomb.xml"}),
+        );
+        assert!(a.detail().contains("DTD is prohibited"), "{}", a.detail());
+
+        // Enum and identity validation.
+        assert!(
+            k.exo(
+                "New-App",
+                json!({"OrganizationApp": true, "Url": url, "ProvidedTo": "Some"})
+            )
+            .detail()
+            .contains("Everyone, SpecificUsers")
+        );
+        let a = k.exo(
+            "New-App",
+            json!({"OrganizationApp": true, "Url": url, "ProvidedTo": "SpecificUsers", "UserList": ["ghost"]}),
+        );
+        assert_eq!(a.status, 404);
+        // Without -OrganizationApp there is no mailbox to act on with app-only access.
+        assert_eq!(k.exo("Get-App", json!({})).status, 400);
+
+        k.ok(
+            "Remove-App",
+            json!({"OrganizationApp": true, "Identity": "5d3e7b1a-9c64-4f0e-8a21-6b2f4c1d9e07", "Confirm": false}),
+        );
+        assert!(k.ok("Get-App", json!({"OrganizationApp": true})).is_empty());
+        assert_exo_error(
+            &k.exo(
+                "Remove-App",
+                json!({"OrganizationApp": true, "Identity": "5d3e7b1a-9c64-4f0e-8a21-6b2f4c1d9e07"}),
+            ),
+            404,
+            "NotFound",
+            "ManagementObjectNotFoundException",
+        );
+    }
 }

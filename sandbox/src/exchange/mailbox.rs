@@ -6,10 +6,12 @@
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use super::params::{Bound, Ty, m, n, p};
-use super::{Call, Cmdlet, ExoError, derived_guid, size_text};
-use crate::errors::rfc3339;
-use crate::state::{INITIAL_DOMAIN, MailboxState, Tenant, User};
+use super::cmdlet::{Call, Cmdlet, size_text};
+use super::error::ExoError;
+use super::params::{Bound, Param, Ty, m, n, p};
+use crate::tenant::ids::derived_guid;
+use crate::tenant::{INITIAL_DOMAIN, Tenant, User};
+use crate::web::time::rfc3339;
 
 pub(crate) const CMDLETS: &[Cmdlet] = &[
     Cmdlet {
@@ -71,7 +73,7 @@ const RECIPIENT_TYPES: &[&str] = &[
     "GroupMailbox",
 ];
 
-const MESSAGE_CONFIGURATION_PARAMS: &[super::params::Param] = &[
+const MESSAGE_CONFIGURATION_PARAMS: &[Param] = &[
     m("Identity", Ty::Str),
     p(
         "ReadReceiptResponse",
@@ -153,35 +155,12 @@ const MESSAGE_CONFIGURATION_PARAMS: &[super::params::Param] = &[
 
 const RESULT_SIZE_WARNING: &str = "By default, only the first 1000 items are returned. Use the ResultSize parameter to specify the number of items returned. To return all items, specify \"-ResultSize Unlimited\". Be aware that, depending on the actual number of items, returning all items can take a long time and consume a large amount of memory. Also, we don't recommend storing the results in a variable. Instead, pipe the results to another task or script to perform batch changes.";
 
-/// The mailbox's alias: the user's mailNickname, else the UPN's local part.
-pub(crate) fn alias(u: &User) -> String {
-    u.prop_str("mailNickname")
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .unwrap_or_else(|| u.upn().split('@').next().unwrap_or_default().to_string())
-}
-
-/// The primary SMTP address: the user's mail, else the UPN.
-pub(crate) fn primary_smtp(u: &User) -> String {
-    u.prop_str("mail")
-        .filter(|s| !s.is_empty())
-        .unwrap_or(u.upn())
-        .to_string()
-}
-
 fn exchange_guid(u: &User) -> String {
     derived_guid(&format!("exchange-guid/{}", u.id))
 }
 
 fn object_guid(u: &User) -> String {
     derived_guid(&format!("mailbox-guid/{}", u.id))
-}
-
-/// Indexes of the users whose mailbox exists at `now`.
-pub(crate) fn mailbox_users(t: &Tenant, now: OffsetDateTime) -> Vec<usize> {
-    (0..t.users.len())
-        .filter(|&i| t.mailbox_state(&t.users[i], now) == MailboxState::Ready)
-        .collect()
 }
 
 /// Whether `key` names this mailbox, as a MailboxIdParameter does.
@@ -192,11 +171,11 @@ fn names(u: &User, key: &str) -> bool {
         .filter(|(prefix, _)| prefix.eq_ignore_ascii_case("smtp"))
         .map(|(_, a)| a)
         .unwrap_or(key);
-    let alias = alias(u);
+    let alias = u.alias();
     [
         u.id.clone(),
         u.upn().to_string(),
-        primary_smtp(u),
+        u.primary_smtp(),
         alias.clone(),
         format!("{alias}@{INITIAL_DOMAIN}"),
         u.prop_str("displayName").unwrap_or_default().to_string(),
@@ -209,7 +188,8 @@ fn names(u: &User, key: &str) -> bool {
 
 /// The user index of the one mailbox `key` names.
 pub(crate) fn resolve(t: &Tenant, key: &str, now: OffsetDateTime) -> Result<usize, ExoError> {
-    let found: Vec<usize> = mailbox_users(t, now)
+    let found: Vec<usize> = t
+        .mailbox_users(now)
         .into_iter()
         .filter(|&i| names(&t.users[i], key))
         .collect();
@@ -244,8 +224,8 @@ fn country_name(code: &str) -> String {
 fn mailbox_json(t: &Tenant, u: &User) -> Value {
     let set = t.exchange.mailboxes.get(&u.id).cloned().unwrap_or_default();
     let value = |name: &str, default: Value| set.get(name).cloned().unwrap_or(default);
-    let alias = alias(u);
-    let primary = primary_smtp(u);
+    let alias = u.alias();
+    let primary = u.primary_smtp();
     let created = rfc3339(u.created_date_time);
     let dn = format!(
         "CN={alias},OU={INITIAL_DOMAIN},OU=Microsoft Exchange Hosted Organizations,DC=NAMPR01A001,DC=PROD,DC=OUTLOOK,DC=COM"
@@ -286,7 +266,7 @@ fn mailbox_json(t: &Tenant, u: &User) -> Value {
         "AuditLogAgeLimit": "90.00:00:00",
         "DefaultAuditSet@odata.type": "#Collection(String)",
         "DefaultAuditSet": ["Admin", "Delegate", "Owner"],
-        "RetentionPolicy": super::retention::mailbox_policy(t, &u.id),
+        "RetentionPolicy": t.exchange.mailbox_policy(&u.id),
     }) {
         Value::Object(m) => m,
         _ => Map::new(),
@@ -330,7 +310,7 @@ fn get_mailbox(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
     let (list, truncated) = call.read(|t| {
         let users: Vec<usize> = match b.str("Identity") {
             Some(key) => vec![resolve(t, key, now)?],
-            None => mailbox_users(t, now),
+            None => t.mailbox_users(now),
         };
         let mut list: Vec<Value> = users
             .iter()
@@ -365,7 +345,7 @@ fn set_mailbox(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
     let (identity, changed) = call.mutate(|t| {
         let i = resolve(t, &key, now)?;
         let user_id = t.users[i].id.clone();
-        let identity = alias(&t.users[i]);
+        let identity = t.users[i].alias();
         let mut updates: Vec<(&str, Value)> = Vec::new();
         for (name, v) in b.iter() {
             let new = match name {
@@ -376,7 +356,7 @@ fn set_mailbox(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
                 "ForwardingAddress" => match v.as_str() {
                     Some(target) => {
                         let j = resolve(t, target, now)?;
-                        json!(alias(&t.users[j]))
+                        json!(t.users[j].alias())
                     }
                     None => Value::Null,
                 },
@@ -473,8 +453,8 @@ fn default_message_configuration() -> Map<String, Value> {
 
 fn message_configuration_json(t: &Tenant, u: &User) -> Value {
     let mut out = Map::new();
-    out.insert("Identity".into(), json!(alias(u)));
-    out.insert("MailboxOwnerId".into(), json!(alias(u)));
+    out.insert("Identity".into(), json!(u.alias()));
+    out.insert("MailboxOwnerId".into(), json!(u.alias()));
     out.extend(default_message_configuration());
     if let Some(set) = t.exchange.message_configurations.get(&u.id) {
         for (k, v) in set {
@@ -498,7 +478,7 @@ fn set_message_configuration(call: &mut Call, b: &Bound) -> Result<Vec<Value>, E
     let (identity, changed) = call.mutate(|t| {
         let i = resolve(t, b.str("Identity").unwrap_or_default(), now)?;
         let current = message_configuration_json(t, &t.users[i]);
-        let identity = alias(&t.users[i]);
+        let identity = t.users[i].alias();
         let updates: Vec<(&str, Value)> = b
             .iter()
             .filter(|(k, _)| !matches!(*k, "Identity" | "Confirm" | "WhatIf"))
@@ -526,4 +506,193 @@ fn set_message_configuration(call: &mut Call, b: &Bound) -> Result<Vec<Value>, E
         call.nothing_modified(&identity);
     }
     Ok(Vec::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+    use serde_json::{Value, json};
+
+    use crate::testkit::{ADMIN, assert_exo_error, kit};
+
+    #[test]
+    fn mailboxes_get_and_set() {
+        let k = kit();
+        let (ann_id, ann) = k.mailbox_user("ann");
+        let all = k.ok("Get-Mailbox", json!({}));
+        assert_eq!(all.len(), 2);
+        let mb = &k.ok("Get-Mailbox", json!({"Identity": ann}))[0];
+        for (prop, want) in [
+            ("PrimarySmtpAddress", json!(ann)),
+            ("UserPrincipalName", json!(ann)),
+            ("Alias", json!("ann")),
+            ("ExternalDirectoryObjectId", json!(ann_id)),
+            ("RecipientTypeDetails", json!("UserMailbox")),
+            ("ForwardingSmtpAddress", Value::Null),
+            ("DeliverToMailboxAndForward", json!(false)),
+            ("AuditEnabled", json!(true)),
+            ("RetentionPolicy", json!("Default MRM Policy")),
+        ] {
+            assert_eq!(mb[prop], want, "{prop}");
+        }
+        // Any unique identity works: alias, display name, object id.
+        for key in [
+            "ann",
+            "User ann",
+            ann_id.as_str(),
+            "SMTP:ann@libertygoldsilver.com",
+        ] {
+            assert_eq!(
+                k.ok("Get-Mailbox", json!({"Identity": key}))[0]["Alias"],
+                "ann"
+            );
+        }
+
+        // Set-Mailbox forwards and changes auditing; Set- outputs nothing.
+        let out = k.ok(
+            "Set-Mailbox",
+            json!({"Identity": ann, "ForwardingSmtpAddress": "smtp:archive@example.org", "DeliverToMailboxAndForward": true, "AuditEnabled": "$false"}),
+        );
+        assert!(out.is_empty());
+        let mb = &k.ok("Get-Mailbox", json!({"Identity": "ann"}))[0];
+        assert_eq!(mb["ForwardingSmtpAddress"], "smtp:archive@example.org");
+        assert_eq!(mb["DeliverToMailboxAndForward"], true);
+        assert_eq!(mb["AuditEnabled"], false);
+
+        // Setting the same values again changes nothing, and says so.
+        let a = k.exo(
+            "Set-Mailbox",
+            json!({"Identity": ann, "ForwardingSmtpAddress": "archive@example.org"}),
+        );
+        assert_eq!(a.status, 200);
+        assert_eq!(
+            a.warnings(),
+            vec!["The command completed successfully but no settings of 'ann' have been modified."]
+        );
+        // $null clears forwarding.
+        k.ok(
+            "Set-Mailbox",
+            json!({"Identity": ann, "ForwardingSmtpAddress": null}),
+        );
+        assert!(
+            k.ok("Get-Mailbox", json!({"Identity": ann}))[0]["ForwardingSmtpAddress"].is_null()
+        );
+
+        // Errors: unknown identity, unknown parameter, bad address, unknown policy, a user without
+        // a mailbox.
+        assert_exo_error(
+            &k.exo(
+                "Get-Mailbox",
+                json!({"Identity": "ghost@libertygoldsilver.com"}),
+            ),
+            404,
+            "NotFound",
+            "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation couldn't be performed because object 'ghost@libertygoldsilver.com' couldn't be found on '",
+        );
+        assert_exo_error(
+            &k.exo(
+                "Set-Mailbox",
+                json!({"Identity": ann, "ForwardTo": "x@y.z"}),
+            ),
+            400,
+            "BadRequest",
+            "A parameter cannot be found that matches parameter name 'ForwardTo'.",
+        );
+        assert_exo_error(
+            &k.exo(
+                "Set-Mailbox",
+                json!({"Identity": ann, "ForwardingSmtpAddress": "not-an-address"}),
+            ),
+            400,
+            "BadRequest",
+            "isn't a valid SMTP address",
+        );
+        assert_exo_error(
+            &k.exo(
+                "Set-Mailbox",
+                json!({"Identity": ann, "RetentionPolicy": "Nope"}),
+            ),
+            404,
+            "NotFound",
+            "object 'Nope' couldn't be found",
+        );
+        assert_exo_error(
+            &k.exo("Set-Mailbox", json!({"AuditEnabled": true})),
+            400,
+            "BadRequest",
+            "missing mandatory parameters: Identity.",
+        );
+        // A documented parameter the sandbox does not emulate is refused, not ignored.
+        assert_exo_error(
+            &k.exo(
+                "Set-Mailbox",
+                json!({"Identity": ann, "LitigationHoldEnabled": true}),
+            ),
+            400,
+            "BadRequest",
+            "does not emulate the 'LitigationHoldEnabled' parameter of Set-Mailbox",
+        );
+        let a = k.graph(
+            Method::POST,
+            "/users",
+            Some(json!({"accountEnabled": true, "displayName": "No Box", "mailNickname": "nobox",
+                "userPrincipalName": "nobox@libertygoldsilver.com", "passwordProfile": {"password": "Str0ng!pass"}})),
+        );
+        assert_eq!(a.status, 201);
+        assert_eq!(
+            k.exo("Get-Mailbox", json!({"Identity": "nobox"})).status,
+            404
+        );
+    }
+
+    #[test]
+    fn mailbox_message_configuration() {
+        let k = kit();
+        let cfg = &k.ok(
+            "Get-MailboxMessageConfiguration",
+            json!({"Identity": ADMIN}),
+        )[0];
+        assert_eq!(cfg["ReadReceiptResponse"], "DoNotAutomaticallySend");
+        assert_eq!(cfg["IsReplyAllTheDefaultResponse"], true);
+        assert_eq!(cfg["Identity"], "admin");
+        k.ok(
+            "Set-MailboxMessageConfiguration",
+            json!({"Identity": ADMIN, "ReadReceiptResponse": "alwayssend", "IsReplyAllTheDefaultResponse": false, "DefaultFormat": "PlainText"}),
+        );
+        let cfg = &k.ok(
+            "Get-MailboxMessageConfiguration",
+            json!({"Identity": "admin"}),
+        )[0];
+        assert_eq!(cfg["ReadReceiptResponse"], "AlwaysSend");
+        assert_eq!(cfg["IsReplyAllTheDefaultResponse"], false);
+        assert_eq!(cfg["DefaultFormat"], "PlainText");
+
+        assert_exo_error(
+            &k.exo(
+                "Set-MailboxMessageConfiguration",
+                json!({"Identity": ADMIN, "ReadReceiptResponse": "Sometimes"}),
+            ),
+            400,
+            "BadRequest",
+            "Cannot bind parameter 'ReadReceiptResponse'. Cannot convert value \"Sometimes\" to type \"Microsoft.Exchange.Data.Storage.Management.ReadReceiptResponse\". Error: \"Unable to match the identifier name Sometimes to a valid enumerator name. Specify one of the following enumerator names and try again:\r\nDoNotAutomaticallySend, AlwaysSend, NeverSend\"",
+        );
+        assert_exo_error(
+            &k.exo(
+                "Get-MailboxMessageConfiguration",
+                json!({"Identity": "ghost"}),
+            ),
+            404,
+            "NotFound",
+            "object 'ghost' couldn't be found",
+        );
+        assert_exo_error(
+            &k.exo(
+                "Set-MailboxMessageConfiguration",
+                json!({"Identity": ADMIN, "PreviewMarkAsReadDelaytime": 31}),
+            ),
+            400,
+            "BadRequest",
+            "greater than the maximum allowed range of 30",
+        );
+    }
 }

@@ -470,7 +470,7 @@ mod tests {
 
     #[test]
     fn reads_the_catalogue_manifest() {
-        let m = read_manifest(crate::addins::SAMPLE_XML.as_bytes()).unwrap();
+        let m = read_manifest(crate::tenant::addins::SAMPLE_XML.as_bytes()).unwrap();
         assert_eq!(m.id, "5d3e7b1a-9c64-4f0e-8a21-6b2f4c1d9e07");
         assert_eq!(m.version, "1.0.0.0");
         assert_eq!(m.provider_name, "Liberty Gold Silver IT");
@@ -481,10 +481,10 @@ mod tests {
 
     #[test]
     fn refuses_what_xmlreader_and_the_schema_refuse() {
-        let good = crate::addins::SAMPLE_XML;
+        let good = crate::tenant::addins::SAMPLE_XML;
         let cases: Vec<(String, &str)> = vec![
             (
-                crate::addins::SAMPLE_JSON.into(),
+                crate::tenant::addins::SAMPLE_JSON.into(),
                 "Data at the root level is invalid. Line 1, position 1.",
             ),
             (

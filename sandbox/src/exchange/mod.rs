@@ -14,169 +14,26 @@
 
 mod apps;
 mod cloud_params;
+mod cmdlet;
+mod error;
 mod mailbox;
-pub(crate) mod manifest;
+mod manifest;
 mod org;
-pub(crate) mod params;
+mod params;
 mod retention;
-pub(crate) mod state;
-pub(crate) mod trace;
-
-#[cfg(test)]
-mod tests;
+mod trace;
 
 use http::{HeaderMap, Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 use crate::app::App;
-use crate::errors::{Ctx, GraphError, Reply};
+use crate::auth::{EXCHANGE_APP_ID, TokenProblem, verify_exchange_token};
 use crate::faults::Fault;
-use crate::state::Tenant;
-use crate::token::{TokenProblem, verify_exchange_token};
-use params::{Bound, Param, bind};
-
-pub(crate) use state::ExchangeState;
-
-/// The Exchange side's state that is not persisted: the add-in manifest catalogue and the
-/// message-trace throttling windows.
-#[derive(Default)]
-pub(crate) struct Runtime {
-    pub addins: crate::addins::Catalogue,
-    /// `Get-MessageTraceV2` calls in the last five minutes.
-    pub exo_trace_queries: trace::Throttle,
-    /// Graph `messageTraces` calls in the last five minutes.
-    pub graph_trace_queries: trace::Throttle,
-}
-
-/// The Exchange Online resource's app id (an accepted `aud` besides its URI).
-pub(crate) const EXCHANGE_APP_ID: &str = "00000002-0000-0ff1-ce00-000000000000";
-/// The app roles the "Office 365 Exchange Online" resource defines that the sandbox knows.
-pub(crate) const EXCHANGE_ROLES: &[&str] = &[
-    "Exchange.ManageAsApp",
-    "Exchange.ManageAsAppV2",
-    "full_access_as_app",
-];
-/// The domain controller Exchange names in its not-found messages.
-const DC: &str = "SN6PR01A001DC001.NAMPR01A001.PROD.OUTLOOK.COM";
-
-/// A failed call, in Exchange's terms.
-#[derive(Debug, Clone)]
-pub(crate) struct ExoError {
-    pub status: StatusCode,
-    pub code: String,
-    pub message: String,
-    /// `details[0].message`: `{error id}|{exception type}|{text}`.
-    pub detail: Option<String>,
-    pub headers: Vec<(String, String)>,
-}
-
-impl ExoError {
-    fn failure(status: StatusCode, code: &str, detail: String) -> Self {
-        ExoError {
-            status,
-            code: code.into(),
-            message: "Error executing cmdlet".into(),
-            detail: Some(detail),
-            headers: Vec::new(),
-        }
-    }
-
-    /// 400 from PowerShell's parameter binder.
-    pub fn binding(message: impl Into<String>) -> Self {
-        Self::failure(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            format!(
-                "|System.Management.Automation.ParameterBindingException|{}",
-                message.into()
-            ),
-        )
-    }
-
-    /// 400 from the cmdlet itself: `{id}|{exception}|{text}`.
-    pub fn task(id: &str, exception: &str, message: impl Into<String>) -> Self {
-        Self::failure(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            format!("{id}|{exception}|{}", message.into()),
-        )
-    }
-
-    /// 404 for an object the cmdlet cannot find.
-    pub fn not_found(object: &str) -> Self {
-        Self::failure(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            format!(
-                "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation couldn't be performed because object '{object}' couldn't be found on '{DC}'."
-            ),
-        )
-    }
-
-    /// 400 for an identity that matches more than one object.
-    pub fn ambiguous(object: &str) -> Self {
-        Self::task(
-            "Ex0EDFD3",
-            "Microsoft.Exchange.Configuration.Tasks.ManagementObjectAmbiguousException",
-            format!(
-                "The operation couldn't be performed because '{object}' matches multiple entries."
-            ),
-        )
-    }
-
-    /// 400 for a documented parameter this sandbox does not emulate.
-    pub fn not_emulated(cmdlet: &str, parameter: &str) -> Self {
-        Self::failure(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            format!(
-                "|Microsoft.Exchange.Sandbox.NotEmulatedException|The sandbox tenant does not emulate the '{parameter}' parameter of {cmdlet} (Exchange Online documents it); use only the parameters the sandbox emulates."
-            ),
-        )
-    }
-
-    /// An error of the request itself (not of a cmdlet), without details.
-    pub fn request(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        ExoError {
-            status,
-            code: code.into(),
-            message: message.into(),
-            detail: None,
-            headers: Vec::new(),
-        }
-    }
-
-    pub fn into_reply(self) -> Reply {
-        let mut error = Map::new();
-        error.insert("code".into(), json!(self.code));
-        error.insert("message".into(), json!(self.message));
-        if let Some(d) = &self.detail {
-            error.insert(
-                "details".into(),
-                json!([{"code": "Client", "target": "", "message": d}]),
-            );
-            error.insert(
-                "innererror".into(),
-                json!({
-                    "message": self.message,
-                    "type": "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
-                    "internalexception": {
-                        "message": "Exception of type 'Microsoft.Exchange.Management.PSDirectInvoke.DirectInvokeCmdletExecutionException' was thrown.",
-                        "type": "Microsoft.Exchange.Management.PSDirectInvoke.DirectInvokeCmdletExecutionException",
-                    },
-                }),
-            );
-            error.insert(
-                "adminapi.warnings@odata.type".into(),
-                json!("#Collection(String)"),
-            );
-            error.insert("@adminapi.warnings".into(), json!([]));
-        }
-        let mut reply = Reply::json(self.status, json!({ "error": error }));
-        reply.headers.extend(self.headers);
-        reply
-    }
-}
+use crate::web::router::{Lookup, Params, Route, Verb, find};
+use crate::web::{Ctx, Query, Reply, ReplyBody};
+use cmdlet::{Call, Cmdlet};
+use error::ExoError;
+use params::bind;
 
 /// The cmdlet name of an `InvokeCommand` body, for the request log and fault matching.
 pub(crate) fn cmdlet_name(body: &[u8]) -> Option<String> {
@@ -189,7 +46,7 @@ pub(crate) fn cmdlet_name(body: &[u8]) -> Option<String> {
 /// The reply of an injected fault on the Exchange path, in Exchange's shape.
 pub(crate) fn fault_reply(fault: &Fault, ctx: &Ctx) -> Option<Reply> {
     let mut reply = fault.reply(ctx)?;
-    if let crate::errors::ReplyBody::Json(_) = reply.body {
+    if let ReplyBody::Json(_) = reply.body {
         let (code, message) = match reply.status.as_u16() {
             429 => (
                 "TooManyRequests",
@@ -203,64 +60,11 @@ pub(crate) fn fault_reply(fault: &Fault, ctx: &Ctx) -> Option<Reply> {
             500 => ("InternalServerError", "Error executing cmdlet"),
             _ => ("UnknownError", "An error was injected by the sandbox."),
         };
-        reply.body = crate::errors::ReplyBody::Json(json!({
+        reply.body = ReplyBody::Json(json!({
             "error": {"code": code, "message": message}
         }));
     }
     Some(reply)
-}
-
-/// One cmdlet call in progress.
-pub(crate) struct Call<'a> {
-    pub app: &'a App,
-    pub ctx: &'a Ctx,
-    /// Warnings to return in `@adminapi.warnings`.
-    pub warnings: Vec<String>,
-}
-
-impl Call<'_> {
-    pub fn read<R>(&self, f: impl FnOnce(&Tenant) -> R) -> R {
-        self.app.store.read(f)
-    }
-
-    /// Runs `f` on a copy of the tenant and keeps (and persists) it only if `f` succeeds.
-    pub fn mutate<R>(
-        &self,
-        f: impl FnOnce(&mut Tenant) -> Result<R, ExoError>,
-    ) -> Result<R, ExoError> {
-        let mut failure = None;
-        let out = self.app.store.mutate(|t| {
-            f(t).map_err(|e| {
-                failure = Some(e);
-                GraphError::odata("cmdlet failed")
-            })
-        });
-        out.map_err(|g| {
-            failure.unwrap_or_else(|| {
-                ExoError::request(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "InternalServerError",
-                    g.message,
-                )
-            })
-        })
-    }
-
-    /// The warning Exchange gives when a Set- cmdlet changes nothing.
-    pub fn nothing_modified(&mut self, identity: &str) {
-        self.warnings.push(format!(
-            "The command completed successfully but no settings of '{identity}' have been modified."
-        ));
-    }
-}
-
-type Run = fn(&mut Call, &Bound) -> Result<Vec<Value>, ExoError>;
-
-/// An emulated cmdlet: its name, the parameters it emulates and its implementation.
-pub(crate) struct Cmdlet {
-    pub name: &'static str,
-    pub params: &'static [Param],
-    pub run: Run,
 }
 
 fn cmdlets() -> impl Iterator<Item = &'static Cmdlet> {
@@ -296,8 +100,37 @@ fn unauthorized(app: &App, reason: &str, category: &str) -> Reply {
     reply
 }
 
-/// Entry for `/adminapi/...` (the segments after `adminapi`).
-#[allow(clippy::too_many_arguments)]
+/// What a route's handler is given.
+struct Req<'a> {
+    app: &'a App,
+    ctx: &'a Ctx,
+    query: Option<&'a str>,
+    headers: &'a HeaderMap,
+    body: &'a [u8],
+    params: Params<'a>,
+}
+
+type Handler = fn(&Req) -> Result<Reply, ExoError>;
+
+/// The roles every admin API route needs. Exchange checks them with the token, before the
+/// path, and refuses a token without them with 401, as it does an invalid one.
+const MANAGE_AS_APP: &[&str] = &["Exchange.ManageAsApp", "Exchange.ManageAsAppV2"];
+
+/// The admin API's routes (below `/adminapi`), all of them needing [`MANAGE_AS_APP`].
+static ROUTES: &[Route<(), Handler>] = &[
+    Route::new(Verb::Post, "beta/{tenant}/InvokeCommand", (), invoke),
+    // Only `beta` answers InvokeCommand; v1.0 serves the module's REST-backed Get-EXO* cmdlets.
+    Route::new(Verb::Any, "v1.0/{tenant}/InvokeCommand", (), |_| {
+        Err(ExoError::request(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "InvokeCommand is available only under /adminapi/beta.",
+        ))
+    }),
+];
+
+/// Entry for `/adminapi/...` (the segments after `adminapi`): the token and its roles, then the
+/// route and its handler.
 pub(crate) fn handle(
     app: &App,
     ctx: &Ctx,
@@ -311,14 +144,13 @@ pub(crate) fn handle(
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     match verify_exchange_token(app, auth, ctx.now) {
-        Ok(claims) => {
-            if !claims.has_any(&["Exchange.ManageAsApp", "Exchange.ManageAsAppV2"]) {
-                return unauthorized(
-                    app,
-                    "The token has no Exchange.ManageAsApp role: grant the app the Office 365 Exchange Online application permission Exchange.ManageAsApp and consent to it.",
-                    "insufficient_claims",
-                );
-            }
+        Ok(claims) if claims.has_any(MANAGE_AS_APP) => {}
+        Ok(_) => {
+            return unauthorized(
+                app,
+                "The token has no Exchange.ManageAsApp role: grant the app the Office 365 Exchange Online application permission Exchange.ManageAsApp and consent to it.",
+                "insufficient_claims",
+            );
         }
         Err(problem) => {
             let (reason, category) = match problem {
@@ -337,46 +169,35 @@ pub(crate) fn handle(
             return unauthorized(app, reason, category);
         }
     }
-    let result = route(app, ctx, method, rest, query, headers, body);
-    result.unwrap_or_else(ExoError::into_reply)
-}
-
-fn not_found_path() -> ExoError {
-    ExoError::request(
-        StatusCode::NOT_FOUND,
-        "NotFound",
-        "The requested resource was not found. The sandbox serves only POST /adminapi/beta/{tenant}/InvokeCommand.",
-    )
-}
-
-fn route(
-    app: &App,
-    ctx: &Ctx,
-    method: &Method,
-    rest: &[String],
-    query: Option<&str>,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Reply, ExoError> {
-    let [version, tenant, op] = rest else {
-        return Err(not_found_path());
+    let segs: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let (route, params) = match find(ROUTES, method, &segs) {
+        Lookup::Route(route, params) => (route, params),
+        Lookup::MethodNotAllowed => {
+            return ExoError::request(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                format!("The HTTP method '{method}' is not allowed for InvokeCommand; use POST."),
+            )
+            .into_reply();
+        }
+        Lookup::NotFound { .. } => return not_found_path().into_reply(),
     };
-    if !op.eq_ignore_ascii_case("InvokeCommand") {
-        return Err(not_found_path());
-    }
-    if version.eq_ignore_ascii_case("v1.0") {
-        // Only `beta` answers InvokeCommand; v1.0 serves the module's REST-backed Get-EXO* cmdlets.
-        return Err(ExoError::request(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "InvokeCommand is available only under /adminapi/beta.",
-        ));
-    }
-    if !version.eq_ignore_ascii_case("beta") {
-        return Err(not_found_path());
-    }
-    let known = tenant.eq_ignore_ascii_case(&app.reg.tenant_id)
-        || app.store.read(|t| t.is_verified_domain(tenant));
+    let req = Req {
+        app,
+        ctx,
+        query,
+        headers,
+        body,
+        params,
+    };
+    (route.handler)(&req).unwrap_or_else(ExoError::into_reply)
+}
+
+/// `POST beta/{tenant}/InvokeCommand`: runs one cmdlet of a tenant this sandbox is.
+fn invoke(r: &Req) -> Result<Reply, ExoError> {
+    let tenant = r.params.get("tenant");
+    let known = tenant.eq_ignore_ascii_case(&r.app.reg.tenant_id)
+        || r.app.store.read(|t| t.is_verified_domain(tenant));
     if !known {
         return Err(ExoError::request(
             StatusCode::NOT_FOUND,
@@ -386,14 +207,7 @@ fn route(
             ),
         ));
     }
-    if *method != Method::POST {
-        return Err(ExoError::request(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            format!("The HTTP method '{method}' is not allowed for InvokeCommand; use POST."),
-        ));
-    }
-    let input: Value = serde_json::from_slice(body).map_err(|e| {
+    let input: Value = serde_json::from_slice(r.body).map_err(|e| {
         ExoError::request(
             StatusCode::BAD_REQUEST,
             "BadRequest",
@@ -437,12 +251,27 @@ fn route(
     };
     let bound = bind(cmdlet.name, cmdlet.params, parameters)?;
     let mut call = Call {
-        app,
-        ctx,
+        app: r.app,
+        ctx: r.ctx,
         warnings: Vec::new(),
     };
     let value = (cmdlet.run)(&mut call, &bound)?;
-    Ok(page(app, tenant, query, headers, value, call.warnings))
+    Ok(page(
+        r.app,
+        tenant,
+        r.query,
+        r.headers,
+        value,
+        call.warnings,
+    ))
+}
+
+fn not_found_path() -> ExoError {
+    ExoError::request(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        "The requested resource was not found. The sandbox serves only POST /adminapi/beta/{tenant}/InvokeCommand.",
+    )
 }
 
 /// The 200 body, paged when the client asked for `odata.maxpagesize`.
@@ -455,7 +284,7 @@ fn page(
     warnings: Vec<String>,
 ) -> Reply {
     let skip = query
-        .map(|q| crate::graph::Query::parse(Some(q)))
+        .map(|q| Query::parse(Some(q)))
         .and_then(|q| q.get("skiptoken").and_then(|s| s.parse::<usize>().ok()))
         .unwrap_or(0);
     let page_size = headers
@@ -501,42 +330,208 @@ fn page(
     Reply::ok(Value::Object(body))
 }
 
-/// A GUID derived from `seed`: stable for the same seed.
-pub(crate) fn derived_guid(seed: &str) -> String {
-    let digest = openssl::hash::hash(openssl::hash::MessageDigest::sha256(), seed.as_bytes())
-        .map(|d| d.to_vec())
-        .unwrap_or_else(|_| vec![0; 32]);
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string()
-}
+#[cfg(test)]
+mod tests {
+    use http::Method;
+    use serde_json::json;
+    use time::OffsetDateTime;
 
-/// A size as Exchange shows it: `35 MB (36,700,160 bytes)`.
-pub(crate) fn size_text(bytes: u64) -> String {
-    const UNITS: &[(&str, u64)] = &[("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)];
-    let grouped = {
-        let s = bytes.to_string();
-        let mut out = String::new();
-        for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i).is_multiple_of(3) {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        out
+    use crate::auth::{GRAPH_AUDIENCE, OUTLOOK_AUDIENCE};
+    use crate::testkit::{
+        Answer, TENANT, assert_exo_error, invoke_body, invoke_path, kit, kit_with,
     };
-    for (unit, size) in UNITS {
-        if bytes >= *size {
-            let whole = bytes as f64 / *size as f64;
-            let shown = if (whole.fract()).abs() < f64::EPSILON {
-                format!("{whole:.0}")
-            } else {
-                format!("{whole:.1}")
-            };
-            return format!("{shown} {unit} ({grouped} bytes)");
-        }
+
+    #[test]
+    fn tokens_are_for_one_resource_only() {
+        let k = kit();
+        let graph_token = k.token(GRAPH_AUDIENCE);
+        let exo_token = k.token(OUTLOOK_AUDIENCE);
+        let b = invoke_body("Get-OrganizationConfig", json!({}));
+
+        // A Graph token is refused by Exchange, with Exchange's 401.
+        let a = k.exchange_raw(Method::POST, &invoke_path(), Some(&graph_token), &[], &b);
+        assert_eq!(a.status, 401);
+        assert!(
+            a.header("WWW-Authenticate")
+                .unwrap()
+                .contains("00000002-0000-0ff1-ce00-000000000000")
+        );
+        assert!(
+            a.header("x-ms-diagnostics")
+                .unwrap()
+                .contains("invalid_resource")
+        );
+        let a = k.exchange_raw(Method::POST, &invoke_path(), None, &[], &b);
+        assert_eq!(a.status, 401);
+        let tampered = format!("{exo_token}x");
+        let a = k.exchange_raw(Method::POST, &invoke_path(), Some(&tampered), &[], &b);
+        assert_eq!(a.status, 401);
+
+        // An Exchange token is refused by Graph.
+        let e = crate::auth::verify_graph_token(
+            &k.app,
+            Some(&format!("Bearer {exo_token}")),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "Access token validation failure. Invalid audience."
+        );
+
+        // Each token carries its own resource's roles.
+        let claims = crate::auth::verify_exchange_token(
+            &k.app,
+            Some(&format!("Bearer {exo_token}")),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        assert_eq!(claims.roles, vec!["Exchange.ManageAsApp"]);
+        let claims = crate::auth::verify_graph_token(
+            &k.app,
+            Some(&format!("Bearer {graph_token}")),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        assert!(!claims.has_any(&["Exchange.ManageAsApp"]));
+        assert!(claims.has_any(&["User.ReadWrite.All"]));
+
+        // The right token works.
+        let a = k.exchange_raw(Method::POST, &invoke_path(), Some(&exo_token), &[], &b);
+        assert_eq!(a.status, 200, "{}", a.body);
+
+        // Without the Exchange.ManageAsApp permission the token has no role for Exchange.
+        let k2 = kit_with(vec!["User.ReadWrite.All".into()]);
+        let a = k2.exo("Get-OrganizationConfig", json!({}));
+        assert_eq!(a.status, 401);
+        assert!(
+            a.header("x-ms-diagnostics")
+                .unwrap()
+                .contains("Exchange.ManageAsApp")
+        );
     }
-    format!("{bytes} B ({grouped} bytes)")
+
+    #[test]
+    fn envelope_shapes_and_errors() {
+        let k = kit();
+        let token = k.token(OUTLOOK_AUDIENCE);
+        let a = k.exo("Get-Mailbox", json!({}));
+        assert_eq!(a.status, 200);
+        assert_eq!(
+            a.body["@odata.context"],
+            format!(
+                "https://127.0.0.1:9/adminapi/beta/{TENANT}/$metadata#Collection(Exchange.GenericHashTable)"
+            )
+        );
+        assert_eq!(a.body["@adminapi.warnings"], json!([]));
+
+        // The tenant may be named by a verified domain.
+        let a = k.exchange_raw(
+            Method::POST,
+            "/beta/libertygoldsilver.onmicrosoft.com/InvokeCommand",
+            Some(&token),
+            &[],
+            &invoke_body("Get-Mailbox", json!({})),
+        );
+        assert_eq!(a.status, 200, "{}", a.body);
+
+        let a = k.exo("Get-Mailboxes", json!({}));
+        assert_exo_error(
+            &a,
+            400,
+            "BadRequest",
+            "|System.Management.Automation.CommandNotFoundException|The term 'Get-Mailboxes' is not recognized as the name of a cmdlet",
+        );
+        for (method, path, b, status) in [
+            (
+                Method::GET,
+                invoke_path(),
+                invoke_body("Get-Mailbox", json!({})),
+                405,
+            ),
+            (
+                Method::POST,
+                format!("/v1.0/{TENANT}/InvokeCommand"),
+                invoke_body("Get-Mailbox", json!({})),
+                405,
+            ),
+            (
+                Method::POST,
+                "/beta/contoso.onmicrosoft.com/InvokeCommand".to_string(),
+                invoke_body("Get-Mailbox", json!({})),
+                404,
+            ),
+            (Method::POST, invoke_path(), b"not json".to_vec(), 400),
+            (
+                Method::POST,
+                invoke_path(),
+                b"{\"Cmdlet\": 1}".to_vec(),
+                400,
+            ),
+            (
+                Method::POST,
+                format!("/beta/{TENANT}/Mailbox"),
+                Vec::new(),
+                404,
+            ),
+        ] {
+            let a = k.exchange_raw(method.clone(), &path, Some(&token), &[], &b);
+            assert_eq!(a.status, status, "{method} {path}: {}", a.body);
+            assert!(a.body["error"]["code"].is_string());
+        }
+        // Cmdlet names are case-insensitive, as in PowerShell.
+        assert_eq!(k.exo("get-organizationconfig", json!({})).status, 200);
+    }
+
+    #[test]
+    fn paging_with_maxpagesize() {
+        let k = kit();
+        k.mailbox_user("ann");
+        k.mailbox_user("bob");
+        let token = k.token(OUTLOOK_AUDIENCE);
+        let b = invoke_body("Get-Mailbox", json!({"ResultSize": "Unlimited"}));
+        let prefer = [("Prefer", "odata.maxpagesize=2")];
+        let a = k.exchange_raw(Method::POST, &invoke_path(), Some(&token), &prefer, &b);
+        assert_eq!(a.value().len(), 2);
+        let next = a.body["@odata.nextLink"].as_str().unwrap().to_string();
+        let rest = next.strip_prefix("https://127.0.0.1:9/adminapi").unwrap();
+        let a = k.exchange_raw(Method::POST, rest, Some(&token), &prefer, &b);
+        assert_eq!(a.value().len(), 1);
+        assert!(a.body.get("@odata.nextLink").is_none());
+    }
+
+    #[test]
+    fn request_log_and_faults_see_the_cmdlet() {
+        use crate::faults::Fault;
+        let k = kit();
+        k.app
+            .faults
+            .add(Fault {
+                path_prefix: Some("/adminapi/".into()),
+                status: Some(429),
+                retry_after: Some(2),
+                times: Some(1),
+                cmdlet: Some("Get-Mailbox".into()),
+                ..Fault::default()
+            })
+            .unwrap();
+        let ctx = crate::web::Ctx::new(None);
+        let fault = k
+            .app
+            .faults
+            .take_for(
+                &Method::POST,
+                "/adminapi/beta/x/InvokeCommand",
+                Some("get-mailbox"),
+            )
+            .unwrap();
+        let reply = Answer::from(super::fault_reply(&fault, &ctx).unwrap());
+        assert_eq!(reply.status, 429);
+        assert_eq!(reply.header("Retry-After"), Some("2"));
+        assert_eq!(reply.body["error"]["code"], "TooManyRequests");
+        assert_eq!(
+            super::cmdlet_name(&invoke_body("Set-Mailbox", json!({}))).as_deref(),
+            Some("Set-Mailbox")
+        );
+    }
 }

@@ -4,10 +4,12 @@
 
 use serde_json::{Map, Value, json};
 
+use super::cmdlet::{Call, Cmdlet, size_text};
+use super::error::ExoError;
 use super::params::{Bound, Param, Ty, n, p};
-use super::{Call, Cmdlet, ExoError, derived_guid, size_text};
-use crate::errors::rfc3339;
-use crate::state::{INITIAL_DOMAIN, Tenant};
+use crate::tenant::ids::derived_guid;
+use crate::tenant::{INITIAL_DOMAIN, Tenant};
+use crate::web::time::rfc3339;
 
 const ORG_SETTABLE: &[Param] = &[
     p("ReadTrackingEnabled", Ty::Bool),
@@ -351,4 +353,124 @@ fn set_external_in_outlook(call: &mut Call, b: &Bound) -> Result<Vec<Value>, Exo
         call.nothing_modified(&identity);
     }
     Ok(Vec::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::testkit::{assert_exo_error, kit};
+
+    #[test]
+    fn organization_configuration() {
+        let k = kit();
+        let org = &k.ok("Get-OrganizationConfig", json!({}))[0];
+        assert_eq!(org["ReadTrackingEnabled"], false);
+        assert_eq!(org["AuditDisabled"], false);
+        assert!(org["FocusedInboxOn"].is_null());
+        assert_eq!(org["DisablePlusAddressInRecipients"], false);
+
+        k.ok(
+            "Set-OrganizationConfig",
+            json!({"ReadTrackingEnabled": true, "FocusedInboxOn": true}),
+        );
+        let org = &k.ok("Get-OrganizationConfig", json!({}))[0];
+        assert_eq!(org["ReadTrackingEnabled"], true);
+        assert_eq!(org["FocusedInboxOn"], true);
+        assert!(org["FocusedInboxOnLastUpdateTime"].is_string());
+        let a = k.exo(
+            "Set-OrganizationConfig",
+            json!({"ReadTrackingEnabled": true}),
+        );
+        assert_eq!(a.warnings().len(), 1, "{}", a.body);
+
+        // AllowPlusAddressInRecipients is gone from the cloud cmdlet; AdfsIssuer is on-premises
+        // only; EwsEnabled exists but is not emulated.
+        assert_exo_error(
+            &k.exo(
+                "Set-OrganizationConfig",
+                json!({"AllowPlusAddressInRecipients": true}),
+            ),
+            400,
+            "BadRequest",
+            "A parameter cannot be found that matches parameter name 'AllowPlusAddressInRecipients'.",
+        );
+        assert_exo_error(
+            &k.exo("Set-OrganizationConfig", json!({"AdfsIssuer": "https://x"})),
+            400,
+            "BadRequest",
+            "A parameter cannot be found",
+        );
+        assert_exo_error(
+            &k.exo("Set-OrganizationConfig", json!({"EwsEnabled": false})),
+            400,
+            "BadRequest",
+            "does not emulate",
+        );
+        assert_exo_error(
+            &k.exo("Set-OrganizationConfig", json!({"AuditDisabled": "maybe"})),
+            400,
+            "BadRequest",
+            "Boolean parameters accept only Boolean values and numbers",
+        );
+
+        // Admin audit log, transport and external tagging.
+        assert_eq!(
+            k.ok("Get-AdminAuditLogConfig", json!({}))[0]["UnifiedAuditLogIngestionEnabled"],
+            false
+        );
+        k.ok(
+            "Set-AdminAuditLogConfig",
+            json!({"UnifiedAuditLogIngestionEnabled": true}),
+        );
+        let audit = &k.ok("Get-AdminAuditLogConfig", json!({}))[0];
+        assert_eq!(audit["UnifiedAuditLogIngestionEnabled"], true);
+        assert!(audit["UnifiedAuditLogFirstOptInDate"].is_string());
+        assert_exo_error(
+            &k.exo(
+                "Set-AdminAuditLogConfig",
+                json!({"AdminAuditLogEnabled": true}),
+            ),
+            400,
+            "BadRequest",
+            "A parameter cannot be found",
+        );
+
+        assert_eq!(
+            k.ok("Get-TransportConfig", json!({}))[0]["SmtpClientAuthenticationDisabled"],
+            false
+        );
+        k.ok(
+            "Set-TransportConfig",
+            json!({"SmtpClientAuthenticationDisabled": true}),
+        );
+        assert_eq!(
+            k.ok("Get-TransportConfig", json!({}))[0]["SmtpClientAuthenticationDisabled"],
+            true
+        );
+        assert_eq!(
+            k.exo("Get-TransportConfig", json!({"Identity": "contoso.com"}))
+                .status,
+            404
+        );
+
+        assert_eq!(
+            k.ok("Get-ExternalInOutlook", json!({}))[0]["Enabled"],
+            false
+        );
+        k.ok(
+            "Set-ExternalInOutlook",
+            json!({"Enabled": true, "AllowList": ["partner.com", "x@fabrikam.com"]}),
+        );
+        k.ok(
+            "Set-ExternalInOutlook",
+            json!({"AllowList": {"@odata.type": "#Exchange.GenericHashTable", "Add": "y@fabrikam.com", "Remove": "partner.com"}}),
+        );
+        let ext = &k.ok("Get-ExternalInOutlook", json!({}))[0];
+        assert_eq!(ext["Enabled"], true);
+        assert_eq!(
+            ext["AllowList"],
+            json!(["x@fabrikam.com", "y@fabrikam.com"])
+        );
+    }
 }

@@ -5,12 +5,12 @@
 //! message that says so, never silently ignored.
 
 use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 
-use super::ExoError;
 use super::cloud_params::CLOUD_PARAMETERS;
+use super::error::ExoError;
+use crate::web::time::parse_date;
 
 /// A parameter's .NET type, as far as binding is concerned.
 #[derive(Clone, Copy, Debug)]
@@ -496,64 +496,6 @@ pub(crate) fn valid_smtp(a: &str) -> bool {
         && !a.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-/// Parses the date forms a client sends: ISO 8601 (with or without an offset; UTC if none),
-/// a bare date, or the en-US short forms `M/d/yyyy`, `M/d/yyyy H:mm[:ss]` and
-/// `M/d/yyyy h:mm[:ss] AM|PM`.
-pub(crate) fn parse_date(s: &str) -> Option<OffsetDateTime> {
-    let s = s.trim();
-    if let Ok(d) = OffsetDateTime::parse(s, &Rfc3339) {
-        return Some(d);
-    }
-    let iso = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    let iso_frac = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]");
-    let iso_min = format_description!("[year]-[month]-[day]T[hour]:[minute]");
-    for f in [iso_frac, iso, iso_min] {
-        if let Ok(d) = PrimitiveDateTime::parse(s.trim_end_matches('Z'), f) {
-            return Some(d.assume_utc());
-        }
-    }
-    if let Ok(d) = Date::parse(s, format_description!("[year]-[month]-[day]")) {
-        return Some(d.midnight().assume_utc());
-    }
-    us_date(s)
-}
-
-fn us_date(s: &str) -> Option<OffsetDateTime> {
-    let mut parts = s.split_whitespace();
-    let date = parts.next()?;
-    let mut dp = date.split('/');
-    let month: u8 = dp.next()?.parse().ok()?;
-    let day: u8 = dp.next()?.parse().ok()?;
-    let year: i32 = dp.next()?.parse().ok()?;
-    if dp.next().is_some() {
-        return None;
-    }
-    let date = Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()?;
-    let time = match parts.next() {
-        None => Time::MIDNIGHT,
-        Some(t) => {
-            let mut tp = t.split(':');
-            let mut hour: u8 = tp.next()?.parse().ok()?;
-            let minute: u8 = tp.next()?.parse().ok()?;
-            let second: u8 = match tp.next() {
-                Some(x) => x.parse().ok()?,
-                None => 0,
-            };
-            match parts.next().map(str::to_ascii_uppercase).as_deref() {
-                Some("PM") if hour < 12 => hour += 12,
-                Some("AM") if hour == 12 => hour = 0,
-                Some("AM" | "PM") | None => {}
-                Some(_) => return None,
-            }
-            Time::from_hms(hour, minute, second).ok()?
-        }
-    };
-    if parts.next().is_some() {
-        return None;
-    }
-    Some(PrimitiveDateTime::new(date, time).assume_utc())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -662,24 +604,5 @@ mod tests {
             let got = detail(bind_json(input.clone()).unwrap_err());
             assert!(got.contains(want), "{input}: {got}");
         }
-    }
-
-    #[test]
-    fn dates_in_the_forms_clients_send() {
-        for s in [
-            "2026-01-20T00:00:00Z",
-            "2026-01-20T00:00:00",
-            "2026-01-20T00:00:00.0000000",
-            "2026-01-20",
-            "1/20/2026",
-            "01/20/2026 12:00 AM",
-        ] {
-            assert_eq!(
-                parse_date(s).unwrap(),
-                time::macros::datetime!(2026-01-20 0:00 UTC),
-                "{s}"
-            );
-        }
-        assert!(parse_date("13/40/2026").is_none());
     }
 }

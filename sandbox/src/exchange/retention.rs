@@ -7,12 +7,12 @@
 
 use serde_json::{Map, Value, json};
 
-use super::mailbox::{alias, mailbox_users};
+use super::cmdlet::{Call, Cmdlet};
+use super::error::{DC, ExoError};
 use super::params::{Bound, Ty, m, p};
-use super::state::{retention_policy, retention_tag};
-use super::{Call, Cmdlet, ExoError};
-use crate::errors::rfc3339;
-use crate::state::Tenant;
+use crate::tenant::Tenant;
+use crate::tenant::exchange::{retention_policy, retention_tag};
+use crate::web::time::rfc3339;
 
 const FOLDER_TYPES: &[&str] = &[
     "All",
@@ -153,36 +153,13 @@ pub(crate) fn find_policy(t: &Tenant, key: &str) -> Result<usize, ExoError> {
         .ok_or_else(|| ExoError::not_found(key))
 }
 
-/// The name of the default retention policy, if there is one.
-pub(crate) fn default_policy(t: &Tenant) -> Option<String> {
-    t.exchange
-        .retention_policies
-        .iter()
-        .find(|p| p.get("IsDefault").and_then(Value::as_bool) == Some(true))
-        .and_then(|p| p.get("Name").and_then(Value::as_str))
-        .map(str::to_string)
-}
-
-/// A mailbox's retention policy: the one set on it, else the default policy.
-pub(crate) fn mailbox_policy(t: &Tenant, user_id: &str) -> Value {
-    match t
-        .exchange
-        .mailboxes
-        .get(user_id)
-        .and_then(|m| m.get("RetentionPolicy"))
-    {
-        Some(v) => v.clone(),
-        None => json!(default_policy(t)),
-    }
-}
-
 fn already_exists(kind: &str, name: &str) -> ExoError {
     ExoError::task(
         "Ex5FB3B4",
         "Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException",
         format!(
             "Active Directory operation failed on {}. The object 'CN={name},CN={kind},CN=Transport Settings,CN=Configuration' already exists.",
-            super::DC
+            DC
         ),
     )
 }
@@ -392,7 +369,7 @@ fn new_policy(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
         }
         let links = resolve_links(t, &keys)?;
         let policy = retention_policy(&name, links, is_default, &when);
-        let old_default = default_policy(t);
+        let old_default = t.exchange.default_policy();
         if !what_if {
             if is_default {
                 for other in &mut t.exchange.retention_policies {
@@ -469,7 +446,7 @@ fn set_policy(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
         {
             return Err(already_exists("Retention Policies Container", &new_name));
         }
-        let old_default = default_policy(t);
+        let old_default = t.exchange.default_policy();
         let mut after = before.clone();
         after.insert("Name".into(), json!(new_name));
         after.insert("Identity".into(), json!(new_name));
@@ -519,10 +496,10 @@ fn remove_policy(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let users: Vec<(String, String)> = mailbox_users(t, now)
+        let users: Vec<(String, String)> = t.mailbox_users(now)
             .into_iter()
-            .map(|u| (t.users[u].id.clone(), alias(&t.users[u])))
-            .filter(|(id, _)| mailbox_policy(t, id).as_str() == Some(name.as_str()))
+            .map(|u| (t.users[u].id.clone(), t.users[u].alias()))
+            .filter(|(id, _)| t.exchange.mailbox_policy(id).as_str() == Some(name.as_str()))
             .collect();
         if !users.is_empty() && !force {
             return Err(ExoError::task(
@@ -549,4 +526,148 @@ fn remove_policy(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
         Ok(())
     })?;
     Ok(Vec::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::testkit::kit;
+
+    #[test]
+    fn retention_tags_and_policies() {
+        let k = kit();
+        let (_, ann) = k.mailbox_user("ann");
+        let tags = k.ok("Get-RetentionPolicyTag", json!({}));
+        assert!(
+            tags.iter()
+                .any(|t| t["Name"] == "Default 2 year move to archive")
+        );
+        let policies = k.ok("Get-RetentionPolicy", json!({}));
+        assert_eq!(policies[0]["Name"], "Default MRM Policy");
+        assert_eq!(policies[0]["IsDefault"], true);
+
+        let tag = &k.ok(
+            "New-RetentionPolicyTag",
+            json!({"Name": "Mail 3 years", "Type": "All", "AgeLimitForRetention": 1095, "RetentionAction": "DeleteAndAllowRecovery", "RetentionEnabled": true}),
+        )[0];
+        assert_eq!(tag["AgeLimitForRetention"], "1095.00:00:00");
+        assert_eq!(tag["Type"], "All");
+        assert_eq!(
+            k.exo("New-RetentionPolicyTag", json!({"Name": "Mail 3 years", "Type": "All", "AgeLimitForRetention": 1, "RetentionAction": "PermanentlyDelete"}))
+                .status,
+            400
+        );
+        // Documented rules.
+        for (params, want) in [
+            (
+                json!({"Name": "a", "Type": "All", "RetentionEnabled": true}),
+                "AgeLimitForRetention and RetentionAction",
+            ),
+            (
+                json!({"Name": "b", "Type": "RecoverableItems", "AgeLimitForRetention": 14, "RetentionAction": "PermanentlyDelete"}),
+                "only valid retention action is MoveToArchive",
+            ),
+            (
+                json!({"Name": "c", "Type": "Inbox", "AgeLimitForRetention": 14, "RetentionAction": "MoveToArchive"}),
+                "MoveToArchive action can be used only",
+            ),
+            (
+                json!({"Name": "d", "Type": "Everything", "AgeLimitForRetention": 14, "RetentionAction": "MoveToArchive"}),
+                "Unable to match the identifier name Everything",
+            ),
+            (
+                json!({"Name": "e", "Type": "All", "AgeLimitForRetention": 14, "RetentionAction": "Shred"}),
+                "DeleteAndAllowRecovery, PermanentlyDelete",
+            ),
+        ] {
+            let a = k.exo("New-RetentionPolicyTag", params.clone());
+            assert_eq!(a.status, 400, "{params}");
+            assert!(a.detail().contains(want), "{params}: {}", a.detail());
+        }
+
+        let policy = &k.ok(
+            "New-RetentionPolicy",
+            json!({"Name": "Mail 3 years policy", "RetentionPolicyTagLinks": ["Mail 3 years", "1 Week Delete"]}),
+        )[0];
+        assert_eq!(
+            policy["RetentionPolicyTagLinks"],
+            json!(["Mail 3 years", "1 Week Delete"])
+        );
+        assert_eq!(policy["IsDefault"], false);
+        // Two default policy tags in one policy are refused.
+        let a = k.exo(
+            "New-RetentionPolicy",
+            json!({"Name": "two", "RetentionPolicyTagLinks": "Mail 3 years,Default 2 year move to archive"}),
+        );
+        assert!(
+            a.detail().contains("only one default policy tag"),
+            "{}",
+            a.body
+        );
+        assert_eq!(
+            k.exo(
+                "New-RetentionPolicy",
+                json!({"Name": "x", "RetentionPolicyTagLinks": ["nope"]})
+            )
+            .status,
+            404
+        );
+
+        k.ok(
+            "Set-Mailbox",
+            json!({"Identity": ann, "RetentionPolicy": "Mail 3 years policy"}),
+        );
+        assert_eq!(
+            k.ok("Get-Mailbox", json!({"Identity": ann}))[0]["RetentionPolicy"],
+            "Mail 3 years policy"
+        );
+        // In use: removal needs -Force, and leaves the mailbox without a policy.
+        let a = k.exo(
+            "Remove-RetentionPolicy",
+            json!({"Identity": "Mail 3 years policy", "Confirm": false}),
+        );
+        assert_eq!(a.status, 400);
+        assert!(a.detail().contains("use -Force"), "{}", a.detail());
+        k.ok(
+            "Remove-RetentionPolicy",
+            json!({"Identity": "Mail 3 years policy", "Force": true, "Confirm": false}),
+        );
+        assert!(k.ok("Get-Mailbox", json!({"Identity": ann}))[0]["RetentionPolicy"].is_null());
+        assert_eq!(
+            k.exo(
+                "Get-RetentionPolicy",
+                json!({"Identity": "Mail 3 years policy"})
+            )
+            .status,
+            404
+        );
+        k.ok(
+            "Remove-RetentionPolicyTag",
+            json!({"Identity": "Mail 3 years", "Confirm": false}),
+        );
+        assert_eq!(
+            k.exo(
+                "Remove-RetentionPolicyTag",
+                json!({"Identity": "Mail 3 years"})
+            )
+            .status,
+            404
+        );
+
+        // Set-RetentionPolicy -IsDefault warns that it replaces the default.
+        k.ok("New-RetentionPolicy", json!({"Name": "Other"}));
+        let a = k.exo(
+            "Set-RetentionPolicy",
+            json!({"Identity": "Other", "IsDefault": true}),
+        );
+        assert_eq!(a.status, 200);
+        assert!(a.warnings()[0].contains("replaces 'Default MRM Policy'"));
+        // A mailbox with no policy of its own follows the default.
+        let (_, bob) = k.mailbox_user("bob");
+        assert_eq!(
+            k.ok("Get-Mailbox", json!({"Identity": bob}))[0]["RetentionPolicy"],
+            "Other"
+        );
+    }
 }

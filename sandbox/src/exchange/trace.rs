@@ -1,250 +1,17 @@
-//! Message trace: the records Exchange Online keeps for the messages that pass through the
-//! organization, generated here from the sandbox outbox (one record per recipient, sharing the
-//! message's trace id), and the `Get-MessageTraceV2` / `Get-MessageTraceDetailV2` cmdlets over
-//! them, with Microsoft's documented limits: 90 days of history, at most 10 days per query, the
-//! last 48 hours when no dates are given, 1 to 5000 results (1000 by default), paging with
-//! `-StartingRecipientAddress` and `-EndDate`, and 100 queries per 5 minutes per tenant.
-//! Graph's `messageTraces` (see `graph::tracing`) reads the same records.
-
-use std::collections::VecDeque;
-use std::sync::Mutex;
+//! Message trace cmdlets: `Get-MessageTraceV2` and `Get-MessageTraceDetailV2` over the tenant's
+//! trace records (see `tenant::trace`), with Microsoft's documented limits: 1 to 5000 results
+//! (1000 by default), paging with `-StartingRecipientAddress` and `-EndDate`, and the date and
+//! throttling limits the records share with Graph's `messageTraces`.
 
 use http::StatusCode;
 use serde_json::{Value, json};
-use time::{Duration, OffsetDateTime};
 
-use super::mailbox::{alias, mailbox_users, primary_smtp};
+use super::cmdlet::{Call, Cmdlet};
+use super::error::ExoError;
 use super::params::{Bound, Ty, m, p};
-use super::{Call, Cmdlet, ExoError};
-use crate::app::App;
-use crate::errors::rfc3339;
-use crate::state::{INITIAL_DOMAIN, Tenant};
-
-/// How far back message trace reaches.
-pub(crate) const HISTORY: Duration = Duration::days(90);
-/// The widest date range one query may ask for.
-pub(crate) const MAX_RANGE: Duration = Duration::days(10);
-/// The range used when no dates are given.
-pub(crate) const DEFAULT_RANGE: Duration = Duration::hours(48);
-/// Queries accepted per tenant in `WINDOW`.
-pub(crate) const QUERIES_PER_WINDOW: usize = 100;
-pub(crate) const WINDOW: Duration = Duration::minutes(5);
-
-/// A sliding window of accepted queries.
-#[derive(Default)]
-pub(crate) struct Throttle(Mutex<VecDeque<OffsetDateTime>>);
-
-impl Throttle {
-    /// Admits a query at `now`, or says how many seconds to wait.
-    pub fn admit(&self, now: OffsetDateTime) -> Result<(), u64> {
-        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        while q.front().is_some_and(|t| now - *t >= WINDOW) {
-            q.pop_front();
-        }
-        if q.len() >= QUERIES_PER_WINDOW {
-            let oldest = *q.front().unwrap_or(&now);
-            let wait = (WINDOW - (now - oldest)).whole_seconds().max(1);
-            return Err(u64::try_from(wait).unwrap_or(1));
-        }
-        q.push_back(now);
-        Ok(())
-    }
-}
-
-/// The delivery status of one recipient.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Status {
-    Delivered,
-    Failed,
-}
-
-impl Status {
-    /// The cmdlet's name (`Delivered`).
-    pub fn exchange(self) -> &'static str {
-        match self {
-            Status::Delivered => "Delivered",
-            Status::Failed => "Failed",
-        }
-    }
-
-    /// Graph's `exchangeMessageTraceStatus` (`delivered`).
-    pub fn graph(self) -> &'static str {
-        match self {
-            Status::Delivered => "delivered",
-            Status::Failed => "failed",
-        }
-    }
-}
-
-/// One message trace record: one message to one recipient.
-#[derive(Clone, Debug)]
-pub(crate) struct TraceRecord {
-    pub message_trace_id: String,
-    pub message_id: String,
-    pub received: OffsetDateTime,
-    pub sender: String,
-    pub recipient: String,
-    pub subject: String,
-    pub status: Status,
-    pub from_ip: String,
-    pub to_ip: String,
-    pub size: u64,
-    /// The recipient is in one of the tenant's domains.
-    pub internal: bool,
-}
-
-/// The IP of a made-up MX host for an outside domain (TEST-NET-3, stable per domain).
-fn mx_ip(domain: &str) -> String {
-    let sum: u32 = domain.bytes().map(u32::from).sum();
-    format!("203.0.113.{}", sum % 250 + 2)
-}
-
-/// Whether an internal address reaches a mailbox or a group.
-fn resolvable(t: &Tenant, address: &str, now: OffsetDateTime) -> bool {
-    let user = mailbox_users(t, now).into_iter().any(|i| {
-        let u = &t.users[i];
-        primary_smtp(u).eq_ignore_ascii_case(address)
-            || u.upn().eq_ignore_ascii_case(address)
-            || format!("{}@{INITIAL_DOMAIN}", alias(u)).eq_ignore_ascii_case(address)
-    });
-    user || t.groups.iter().any(|g| {
-        g.prop_str("mail")
-            .is_some_and(|m| m.eq_ignore_ascii_case(address))
-    })
-}
-
-/// The trace records of everything in the outbox received since `now - HISTORY`, newest first
-/// (and by recipient within a message).
-pub(crate) fn records(app: &App, now: OffsetDateTime) -> Vec<TraceRecord> {
-    let outbox = app.outbox.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let mut out: Vec<TraceRecord> = app.store.read(|t| {
-        let mut out = Vec::new();
-        for msg in &outbox {
-            let received = msg["sentAt"]
-                .as_str()
-                .and_then(|s| {
-                    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
-                })
-                .unwrap_or(now);
-            if received < now - HISTORY {
-                continue;
-            }
-            let trace_id = msg["id"]
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-            let subject = msg["subject"].as_str().unwrap_or_default().to_string();
-            let body_len = msg["bodyHtml"].as_str().map_or(0, str::len)
-                + msg["bodyText"].as_str().map_or(0, str::len);
-            let size = u64::try_from(body_len + subject.len() + 2048).unwrap_or(u64::MAX);
-            let mut recipients: Vec<String> = Vec::new();
-            for field in ["to", "cc", "bcc"] {
-                for a in msg[field].as_array().into_iter().flatten() {
-                    if let Some(a) = a.as_str()
-                        && !recipients.iter().any(|r| r.eq_ignore_ascii_case(a))
-                    {
-                        recipients.push(a.to_string());
-                    }
-                }
-            }
-            for recipient in recipients {
-                let domain = recipient
-                    .rsplit_once('@')
-                    .map(|(_, d)| d)
-                    .unwrap_or_default();
-                let internal = t.is_verified_domain(domain);
-                // `sentAt` has whole seconds; the recipient's mailbox is judged as of now.
-                let status = if !internal || resolvable(t, &recipient, now) {
-                    Status::Delivered
-                } else {
-                    Status::Failed
-                };
-                out.push(TraceRecord {
-                    message_trace_id: trace_id.clone(),
-                    message_id: msg["internetMessageId"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                    received,
-                    sender: msg["from"].as_str().unwrap_or_default().to_string(),
-                    recipient: recipient.to_lowercase(),
-                    subject: subject.clone(),
-                    status,
-                    from_ip: "127.0.0.1".into(),
-                    to_ip: if internal {
-                        String::new()
-                    } else {
-                        mx_ip(domain)
-                    },
-                    size,
-                    internal,
-                });
-            }
-        }
-        out
-    });
-    out.sort_by(|a, b| {
-        b.received
-            .cmp(&a.received)
-            .then_with(|| a.recipient.cmp(&b.recipient))
-            .then_with(|| a.message_trace_id.cmp(&b.message_trace_id))
-    });
-    out
-}
-
-/// One event of a record's delivery, as the detail views show them.
-pub(crate) struct TraceEvent {
-    pub at: OffsetDateTime,
-    pub event: &'static str,
-    pub action: &'static str,
-    pub detail: String,
-}
-
-pub(crate) fn events(r: &TraceRecord) -> Vec<TraceEvent> {
-    let server = "SN6PR01MB4321.namprd01.prod.outlook.com";
-    let mut out = vec![
-        TraceEvent {
-            at: r.received,
-            event: "Receive",
-            action: "",
-            detail: format!("Message received by: {server}"),
-        },
-        TraceEvent {
-            at: r.received,
-            event: "Submit",
-            action: "",
-            detail: "The message was submitted.".into(),
-        },
-    ];
-    let later = r.received + Duration::seconds(2);
-    out.push(match (r.status, r.internal) {
-        (Status::Failed, _) => TraceEvent {
-            at: later,
-            event: "Fail",
-            action: "",
-            detail: "Reason: [{LED=550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup};{MSG=};{FQDN=};{IP=};{LRT=}]".into(),
-        },
-        (Status::Delivered, true) => TraceEvent {
-            at: later,
-            event: "Deliver",
-            action: "",
-            detail: "The message was successfully delivered.".into(),
-        },
-        (Status::Delivered, false) => {
-            let domain = r.recipient.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
-            TraceEvent {
-                at: later,
-                event: "Send external",
-                action: "",
-                detail: format!(
-                    "Message sent to mx.{domain} at {} using TLS1.3 with AES256",
-                    r.to_ip
-                ),
-            }
-        }
-    });
-    out
-}
+use crate::tenant::INITIAL_DOMAIN;
+use crate::tenant::trace::{QUERIES_PER_WINDOW, TraceRecord, check_range, events};
+use crate::web::time::rfc3339;
 
 const STATUSES: &[&str] = &[
     "Delivered",
@@ -312,39 +79,6 @@ fn trace_error(message: impl Into<String>) -> ExoError {
     )
 }
 
-/// Checks a query's date range against the documented limits; `None`s mean the default range.
-pub(crate) fn check_range(
-    start: Option<OffsetDateTime>,
-    end: Option<OffsetDateTime>,
-    now: OffsetDateTime,
-) -> Result<(OffsetDateTime, OffsetDateTime), String> {
-    let (start, end) = match (start, end) {
-        (None, None) => (now - DEFAULT_RANGE, now),
-        (Some(s), Some(e)) => (s, e),
-        _ => {
-            return Err(
-                "Specify both StartDate and EndDate, or neither (for the last 48 hours).".into(),
-            );
-        }
-    };
-    if start > end {
-        return Err("The StartDate must be earlier than the EndDate.".into());
-    }
-    if start < now - HISTORY {
-        return Err(format!(
-            "Invalid StartDate value. The StartDate can't be older than 90 days from today; the earliest StartDate now is {}.",
-            rfc3339(now - HISTORY)
-        ));
-    }
-    if end - start > MAX_RANGE {
-        return Err(format!(
-            "The date range between StartDate and EndDate can't exceed 10 days; this query asks for {:.1} days. Query the range in parts of 10 days or less.",
-            (end - start).as_seconds_f64() / 86400.0
-        ));
-    }
-    Ok((start, end))
-}
-
 fn any_matches(list: &Option<Vec<String>>, value: &str) -> bool {
     list.as_ref()
         .is_none_or(|l| l.iter().any(|x| x.trim().eq_ignore_ascii_case(value)))
@@ -368,9 +102,9 @@ fn record_json(r: &TraceRecord) -> Value {
 
 fn get_message_trace(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
     let now = call.ctx.now;
-    let (start, end) =
-        check_range(b.date("StartDate"), b.date("EndDate"), now).map_err(trace_error)?;
-    if let Err(wait) = call.app.exchange.exo_trace_queries.admit(now) {
+    let (start, end) = check_range(b.date("StartDate"), b.date("EndDate"), now)
+        .map_err(|e| trace_error(e.to_string()))?;
+    if let Err(wait) = call.app.exo_trace_queries.admit(now) {
         let mut e = ExoError::request(
             StatusCode::TOO_MANY_REQUESTS,
             "TooManyRequests",
@@ -390,7 +124,9 @@ fn get_message_trace(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError>
     let subject = b.str("Subject").map(str::to_lowercase);
     let subject_type = b.str("SubjectFilterType").unwrap_or("Contains");
     let limit = usize::try_from(b.int("ResultSize").unwrap_or(1000)).unwrap_or(1000);
-    let matching: Vec<TraceRecord> = records(call.app, now)
+    let matching: Vec<TraceRecord> = call
+        .app
+        .trace_records(now)
         .into_iter()
         .filter(|r| r.received >= start && r.received <= end)
         .filter(|r| match &starting {
@@ -431,13 +167,14 @@ fn get_message_trace(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError>
 fn get_message_trace_detail(call: &mut Call, b: &Bound) -> Result<Vec<Value>, ExoError> {
     let now = call.ctx.now;
     if b.has("StartDate") || b.has("EndDate") {
-        check_range(b.date("StartDate"), b.date("EndDate"), now).map_err(trace_error)?;
+        check_range(b.date("StartDate"), b.date("EndDate"), now)
+            .map_err(|e| trace_error(e.to_string()))?;
     }
     let trace_id = b.str("MessageTraceId").unwrap_or_default();
     let recipient = b.str("RecipientAddress").unwrap_or_default();
     let events_wanted = b.list("Event");
     let actions_wanted = b.list("Action");
-    let Some(record) = records(call.app, now).into_iter().find(|r| {
+    let Some(record) = call.app.trace_records(now).into_iter().find(|r| {
         r.message_trace_id.eq_ignore_ascii_case(trace_id)
             && r.recipient.eq_ignore_ascii_case(recipient.trim())
     }) else {
@@ -466,4 +203,182 @@ fn get_message_trace_detail(call: &mut Call, b: &Bound) -> Result<Vec<Value>, Ex
             })
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use time::{Duration, OffsetDateTime};
+
+    use crate::testkit::{ADMIN, kit};
+    use crate::web::time::rfc3339;
+
+    #[test]
+    fn message_trace_from_sent_mail() {
+        let k = kit();
+        let (_, ann) = k.mailbox_user("ann");
+        k.send(
+            ADMIN,
+            &[&ann, "partner@example.org", "ghost@libertygoldsilver.com"],
+            "Quarterly report",
+        );
+        k.send(&ann, &[ADMIN], "Re: Quarterly report");
+        let outbox = k.app.outbox.lock().unwrap().clone();
+        let message_id = outbox[0]["internetMessageId"].as_str().unwrap().to_string();
+
+        let all = k.ok("Get-MessageTraceV2", json!({}));
+        assert_eq!(all.len(), 4);
+        let by_sender = k.ok("Get-MessageTraceV2", json!({"SenderAddress": ADMIN}));
+        assert_eq!(by_sender.len(), 3);
+        let statuses: Vec<(&str, &str)> = by_sender
+            .iter()
+            .map(|r| {
+                (
+                    r["RecipientAddress"].as_str().unwrap(),
+                    r["Status"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            statuses,
+            vec![
+                ("ann@libertygoldsilver.com", "Delivered"),
+                ("ghost@libertygoldsilver.com", "Failed"),
+                ("partner@example.org", "Delivered"),
+            ]
+        );
+        let external = by_sender
+            .iter()
+            .find(|r| r["RecipientAddress"] == "partner@example.org")
+            .unwrap();
+        assert!(external["ToIP"].as_str().unwrap().starts_with("203.0.113."));
+        assert!(by_sender[0]["ToIP"].is_null());
+        let r = &by_sender[0];
+        assert_eq!(r["MessageId"], message_id);
+        assert_eq!(r["Subject"], "Quarterly report");
+        assert!(r["Size"].as_u64().unwrap() > 0);
+        assert!(uuid::Uuid::parse_str(r["MessageTraceId"].as_str().unwrap()).is_ok());
+
+        let by_recipient = k.ok("Get-MessageTraceV2", json!({"RecipientAddress": ADMIN}));
+        assert_eq!(by_recipient.len(), 1);
+        assert_eq!(by_recipient[0]["SenderAddress"], ann);
+        assert_eq!(
+            k.ok("Get-MessageTraceV2", json!({"MessageId": message_id}))
+                .len(),
+            3
+        );
+        assert_eq!(
+            k.ok("Get-MessageTraceV2", json!({"Status": "Failed"}))
+                .len(),
+            1
+        );
+        assert_eq!(
+            k.ok(
+                "Get-MessageTraceV2",
+                json!({"Subject": "Re:", "SubjectFilterType": "StartsWith"})
+            )
+            .len(),
+            1
+        );
+
+        // Paging as documented: StartingRecipientAddress and EndDate from the last record.
+        let now = OffsetDateTime::now_utc();
+        let start = rfc3339(now - Duration::days(1));
+        let end = rfc3339(now + Duration::minutes(1));
+        let first = k.exo(
+            "Get-MessageTraceV2",
+            json!({"StartDate": start, "EndDate": end, "ResultSize": 2}),
+        );
+        assert_eq!(first.value().len(), 2);
+        assert!(
+            first.warnings()[0].contains("StartingRecipientAddress"),
+            "{}",
+            first.body
+        );
+        let last = first.value().last().unwrap().clone();
+        let rest = k.ok(
+            "Get-MessageTraceV2",
+            json!({"StartDate": start, "EndDate": last["Received"], "StartingRecipientAddress": last["RecipientAddress"]}),
+        );
+        assert_eq!(rest.len(), 2);
+        let mut seen: Vec<String> = first
+            .value()
+            .iter()
+            .chain(rest.iter())
+            .map(|r| format!("{}{}", r["MessageTraceId"], r["RecipientAddress"]))
+            .collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 4);
+
+        // Details of one recipient.
+        let detail = k.ok(
+            "Get-MessageTraceDetailV2",
+            json!({"MessageTraceId": external["MessageTraceId"], "RecipientAddress": "partner@example.org"}),
+        );
+        let events: Vec<&str> = detail
+            .iter()
+            .map(|e| e["Event"].as_str().unwrap())
+            .collect();
+        assert_eq!(events, vec!["Receive", "Submit", "Send external"]);
+    }
+
+    #[test]
+    fn message_trace_limits() {
+        let k = kit();
+        let now = OffsetDateTime::now_utc();
+        for (params, want) in [
+            (
+                json!({"StartDate": rfc3339(now - Duration::days(11)), "EndDate": rfc3339(now)}),
+                "can't exceed 10 days",
+            ),
+            (
+                json!({"StartDate": rfc3339(now - Duration::days(95)), "EndDate": rfc3339(now - Duration::days(90))}),
+                "can't be older than 90 days",
+            ),
+            (
+                json!({"StartDate": rfc3339(now - Duration::days(1))}),
+                "both StartDate and EndDate",
+            ),
+            (
+                json!({"StartDate": rfc3339(now), "EndDate": rfc3339(now - Duration::days(1))}),
+                "earlier than the EndDate",
+            ),
+            (json!({"ResultSize": 5001}), "maximum allowed range of 5000"),
+            (json!({"Status": "Lost"}), "Delivered, Expanded, Failed"),
+            (
+                json!({"StartDate": "someday", "EndDate": "later"}),
+                "not recognized as a valid DateTime",
+            ),
+        ] {
+            let a = k.exo("Get-MessageTraceV2", params.clone());
+            assert_eq!(a.status, 400, "{params}");
+            assert!(a.detail().contains(want), "{params}: {}", a.detail());
+        }
+        // The US short date form works too.
+        let d = |t: OffsetDateTime| format!("{}/{}/{}", u8::from(t.month()), t.day(), t.year());
+        assert_eq!(
+            k.exo(
+                "Get-MessageTraceV2",
+                json!({"StartDate": d(now - Duration::days(3)), "EndDate": d(now)}),
+            )
+            .status,
+            200
+        );
+    }
+
+    #[test]
+    fn message_trace_throttles_at_100_queries_in_5_minutes() {
+        let k = kit();
+        for _ in 0..99 {
+            k.app
+                .exo_trace_queries
+                .admit(OffsetDateTime::now_utc())
+                .unwrap();
+        }
+        assert_eq!(k.exo("Get-MessageTraceV2", json!({})).status, 200);
+        let a = k.exo("Get-MessageTraceV2", json!({}));
+        assert_eq!(a.status, 429, "{}", a.body);
+        assert!(a.header("Retry-After").is_some());
+    }
 }

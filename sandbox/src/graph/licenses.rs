@@ -4,11 +4,13 @@
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::json_object;
+use super::odata::json_object;
 use super::users::entity_reply;
 use crate::app::App;
-use crate::errors::{Ctx, GraphError, GraphResult, Reply};
-use crate::state::{AssignedLicense, Mailbox, Sku, Tenant};
+use crate::tenant::Tenant;
+use crate::tenant::directory::Sku;
+use crate::tenant::licensing::LicenseAdd;
+use crate::web::{Ctx, GraphError, GraphResult, Reply};
 
 fn plans_json(sku: &Sku) -> Vec<Value> {
     sku.service_plans
@@ -88,13 +90,7 @@ pub(super) fn license_details(app: &App, key: &str) -> GraphResult {
     })
 }
 
-/// One entry of `addLicenses`.
-struct Add {
-    sku_id: String,
-    disabled_plans: Vec<String>,
-}
-
-fn parse_assign(body: &Map<String, Value>) -> Result<(Vec<Add>, Vec<String>), GraphError> {
+fn parse_assign(body: &Map<String, Value>) -> Result<(Vec<LicenseAdd>, Vec<String>), GraphError> {
     let bad = |p: &str| {
         GraphError::bad_request(format!(
             "Invalid value specified for property '{p}' of resource 'assignLicense'."
@@ -129,7 +125,7 @@ fn parse_assign(body: &Map<String, Value>) -> Result<(Vec<Add>, Vec<String>), Gr
                     .collect::<Result<_, _>>()?,
                 Some(_) => return Err(bad("disabledPlans")),
             };
-            Ok(Add {
+            Ok(LicenseAdd {
                 sku_id: sku_id.to_ascii_lowercase(),
                 disabled_plans,
             })
@@ -151,75 +147,10 @@ fn parse_assign(body: &Map<String, Value>) -> Result<(Vec<Add>, Vec<String>), Gr
 
 pub(super) fn assign(app: &App, ctx: &Ctx, key: &str, body: &[u8]) -> GraphResult {
     let (adds, removes) = parse_assign(&json_object(body)?)?;
-    let delay = app.tuning().mailbox_provisioning_delay;
+    let ready_at = ctx.now + app.tuning().mailbox_provisioning_delay;
     app.store.mutate(|t| {
         let i = t.find_user(key).ok_or_else(|| GraphError::not_found(key))?;
-        if !adds.is_empty() && t.users[i].prop_str("usageLocation").is_none() {
-            return Err(GraphError::bad_request(
-                "License assignment cannot be done for user with invalid usage location.",
-            ));
-        }
-        for add in &adds {
-            let sku = t.sku(&add.sku_id).ok_or_else(|| {
-                GraphError::bad_request(format!(
-                    "License {} does not correspond to a valid company License.",
-                    add.sku_id
-                ))
-            })?;
-            for plan in &add.disabled_plans {
-                if !sku.service_plans.iter().any(|p| p.service_plan_id.eq_ignore_ascii_case(plan)) {
-                    return Err(GraphError::bad_request(format!(
-                        "Service plan {plan} does not correspond to a valid service plan of license {}.",
-                        add.sku_id
-                    )));
-                }
-            }
-            let already = t.users[i]
-                .assigned_licenses
-                .iter()
-                .any(|l| l.sku_id.eq_ignore_ascii_case(&add.sku_id));
-            if !already && t.consumed(&add.sku_id) >= sku.enabled {
-                return Err(GraphError::bad_request(format!(
-                    "Subscription with SKU {} does not have any available licenses.",
-                    add.sku_id
-                )));
-            }
-        }
-        for remove in &removes {
-            let user = &mut t.users[i];
-            let before = user.assigned_licenses.len();
-            user.assigned_licenses.retain(|l| !l.sku_id.eq_ignore_ascii_case(remove));
-            if user.assigned_licenses.len() == before {
-                return Err(GraphError::bad_request(format!(
-                    "User does not have a corresponding license {remove}."
-                )));
-            }
-        }
-        for add in adds {
-            let user = &mut t.users[i];
-            match user.assigned_licenses.iter_mut().find(|l| l.sku_id == add.sku_id) {
-                Some(l) => l.disabled_plans = add.disabled_plans,
-                None => user.assigned_licenses.push(AssignedLicense {
-                    sku_id: add.sku_id,
-                    disabled_plans: add.disabled_plans,
-                }),
-            }
-        }
-        if t.has_exchange(&t.users[i]) {
-            let user = &mut t.users[i];
-            if user.prop_str("mail").is_none() {
-                let upn = user.upn().to_string();
-                user.props.insert("mail".into(), json!(upn));
-            }
-            if user.mailbox.is_none() {
-                let ready_at = ctx.now + delay;
-                user.mailbox = Some(Mailbox {
-                    ready_at,
-                    settings: super::mailbox::default_settings(),
-                    rules: Vec::new(),
-                });
-            }
-        }
+        t.assign_licenses(i, adds, &removes, ready_at)?;
         Ok(entity_reply(app, t, &t.users[i], StatusCode::OK))
     })
 }

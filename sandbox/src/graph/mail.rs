@@ -11,7 +11,8 @@ use serde_json::{Map, Value, json};
 
 use super::mailbox::ready_user;
 use crate::app::App;
-use crate::errors::{Ctx, GraphError, GraphResult, Reply, ReplyBody, rfc3339};
+use crate::web::time::rfc3339;
+use crate::web::{Ctx, GraphError, GraphResult, Reply, ReplyBody};
 
 /// Exchange Online's limit on a sendMail request made through Graph.
 const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
@@ -79,7 +80,7 @@ fn json_addresses(message: &Map<String, Value>, field: &str) -> Result<Vec<Strin
 
 /// The outbox entry of a JSON sendMail.
 fn from_json(body: &[u8]) -> Result<Map<String, Value>, GraphError> {
-    let mut request = super::json_object(body)?;
+    let mut request = super::odata::json_object(body)?;
     let Some(Value::Object(message)) = request.remove("message") else {
         return Err(GraphError::new(
             StatusCode::BAD_REQUEST,
@@ -234,7 +235,7 @@ fn from_mime(body: &[u8]) -> Result<Map<String, Value>, GraphError> {
 }
 
 /// `POST /users/{id}/sendMail`.
-pub(crate) fn send_mail(app: &App, ctx: &Ctx, user: &str, body: &[u8]) -> GraphResult {
+pub(super) fn send_mail(app: &App, ctx: &Ctx, user: &str, body: &[u8]) -> GraphResult {
     if body.len() > MAX_REQUEST_BYTES {
         return Err(GraphError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

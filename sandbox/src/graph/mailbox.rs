@@ -5,37 +5,10 @@
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::json_object;
+use super::odata::json_object;
 use crate::app::App;
-use crate::errors::{Ctx, GraphError, GraphResult, Reply};
-use crate::state::{MailboxState, Tenant};
-
-/// A new mailbox's settings, in the documented `mailboxSettings` shape.
-pub(crate) fn default_settings() -> Value {
-    json!({
-        "archiveFolder": "AQMkAGUAAAIBDAAAAA==",
-        "timeZone": "UTC",
-        "delegateMeetingMessageDeliveryOptions": "sendToDelegateOnly",
-        "dateFormat": "M/d/yyyy",
-        "timeFormat": "h:mm tt",
-        "userPurpose": "user",
-        "automaticRepliesSetting": {
-            "status": "disabled",
-            "externalAudience": "all",
-            "internalReplyMessage": "",
-            "externalReplyMessage": "",
-            "scheduledStartDateTime": {"dateTime": "2026-01-01T00:00:00.0000000", "timeZone": "UTC"},
-            "scheduledEndDateTime": {"dateTime": "2026-01-02T00:00:00.0000000", "timeZone": "UTC"}
-        },
-        "language": {"locale": "en-US", "displayName": "English (United States)"},
-        "workingHours": {
-            "daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
-            "startTime": "08:00:00.0000000",
-            "endTime": "17:00:00.0000000",
-            "timeZone": {"name": "UTC"}
-        }
-    })
-}
+use crate::tenant::{MailboxState, Tenant};
+use crate::web::{Ctx, GraphError, GraphResult, Reply};
 
 /// The expected shape of a PATCH body, for OData-style validation.
 enum Ty {
@@ -253,7 +226,7 @@ fn locale_name(locale: &str) -> String {
 }
 
 /// The index of a user whose mailbox answers now, or Exchange's 404s.
-pub(crate) fn ready_user(t: &Tenant, key: &str, ctx: &Ctx) -> Result<usize, GraphError> {
+pub(super) fn ready_user(t: &Tenant, key: &str, ctx: &Ctx) -> Result<usize, GraphError> {
     let i = t.find_user(key).ok_or_else(|| {
         GraphError::new(
             StatusCode::NOT_FOUND,
@@ -275,7 +248,7 @@ fn user_context(app: &App, id: &str, tail: &str) -> String {
     format!("{}$metadata#users('{id}'){tail}", app.graph_root())
 }
 
-pub(crate) fn get_settings(app: &App, ctx: &Ctx, key: &str) -> GraphResult {
+pub(super) fn get_settings(app: &App, ctx: &Ctx, key: &str) -> GraphResult {
     app.store.read(|t| {
         let u = &t.users[ready_user(t, key, ctx)?];
         let mut body = Map::new();
@@ -291,7 +264,7 @@ pub(crate) fn get_settings(app: &App, ctx: &Ctx, key: &str) -> GraphResult {
 }
 
 /// PATCH merges into the settings and answers 200 with the updated properties.
-pub(crate) fn patch_settings(app: &App, ctx: &Ctx, key: &str, body: &[u8]) -> GraphResult {
+pub(super) fn patch_settings(app: &App, ctx: &Ctx, key: &str, body: &[u8]) -> GraphResult {
     let patch = Value::Object(json_object(body)?);
     check(&SETTINGS, "mailboxSettings", &patch)?;
     app.store.mutate(|t| {
@@ -316,6 +289,11 @@ pub(crate) fn patch_settings(app: &App, ctx: &Ctx, key: &str, body: &[u8]) -> Gr
         }
         Ok(Reply::ok(Value::Object(out)))
     })
+}
+
+/// Any folder but the inbox: the sandbox's mailboxes keep rules there only.
+pub(super) fn no_such_folder() -> GraphResult {
+    Err(rule_not_found())
 }
 
 fn rule_not_found() -> GraphError {
@@ -466,7 +444,7 @@ fn with_context(rule: &Value, context: String) -> Value {
     Value::Object(out)
 }
 
-pub(crate) fn list_rules(app: &App, ctx: &Ctx, key: &str) -> GraphResult {
+pub(super) fn list_rules(app: &App, ctx: &Ctx, key: &str) -> GraphResult {
     app.store.read(|t| {
         let u = &t.users[ready_user(t, key, ctx)?];
         let mut rules = u
@@ -482,7 +460,7 @@ pub(crate) fn list_rules(app: &App, ctx: &Ctx, key: &str) -> GraphResult {
     })
 }
 
-pub(crate) fn get_rule(app: &App, ctx: &Ctx, key: &str, rule: &str) -> GraphResult {
+pub(super) fn get_rule(app: &App, ctx: &Ctx, key: &str, rule: &str) -> GraphResult {
     app.store.read(|t| {
         let u = &t.users[ready_user(t, key, ctx)?];
         let r = u
@@ -495,7 +473,7 @@ pub(crate) fn get_rule(app: &App, ctx: &Ctx, key: &str, rule: &str) -> GraphResu
     })
 }
 
-pub(crate) fn create_rule(app: &App, ctx: &Ctx, key: &str, body: &[u8]) -> GraphResult {
+pub(super) fn create_rule(app: &App, ctx: &Ctx, key: &str, body: &[u8]) -> GraphResult {
     let body = json_object(body)?;
     check_rule(&body, true)?;
     app.store.mutate(|t| {
@@ -534,7 +512,7 @@ pub(crate) fn create_rule(app: &App, ctx: &Ctx, key: &str, body: &[u8]) -> Graph
     })
 }
 
-pub(crate) fn patch_rule(app: &App, ctx: &Ctx, key: &str, rule: &str, body: &[u8]) -> GraphResult {
+pub(super) fn patch_rule(app: &App, ctx: &Ctx, key: &str, rule: &str, body: &[u8]) -> GraphResult {
     let body = json_object(body)?;
     check_rule(&body, false)?;
     app.store.mutate(|t| {
@@ -557,7 +535,7 @@ pub(crate) fn patch_rule(app: &App, ctx: &Ctx, key: &str, rule: &str, body: &[u8
     })
 }
 
-pub(crate) fn delete_rule(app: &App, ctx: &Ctx, key: &str, rule: &str) -> GraphResult {
+pub(super) fn delete_rule(app: &App, ctx: &Ctx, key: &str, rule: &str) -> GraphResult {
     app.store.mutate(|t| {
         let i = ready_user(t, key, ctx)?;
         let rules = &mut t.users[i]
@@ -577,6 +555,7 @@ pub(crate) fn delete_rule(app: &App, ctx: &Ctx, key: &str, rule: &str) -> GraphR
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tenant::mailbox::default_settings;
 
     #[test]
     fn settings_validation_table() {

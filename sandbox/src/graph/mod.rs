@@ -1,63 +1,36 @@
-//! Microsoft Graph v1.0: authentication of the bearer token, routing of `/v1.0/...` paths to
-//! the resource modules, application-permission checks, and Graph's answers for unknown
-//! segments and unsupported methods. Routing is over decoded path segments and is synchronous,
-//! so `$batch` runs each step through the very same [`route`].
+//! Microsoft Graph v1.0: the bearer token is checked here, then `routes` finds the endpoint in
+//! Graph's route table and the resource modules answer it. Routing is over decoded path
+//! segments and is synchronous, so `$batch` runs each step through the same table.
+//!
+//! Resource modules: `users`, `licenses` (SKUs, assignments), `org` (organization, domains),
+//! `mailbox` (settings, rules), `mail` (sendMail), `groups`, `teams` (and their channels and
+//! members), `connect` (tabs, files, Planner), `tracing` (message trace), `policies`.
+//! A new endpoint is a handler in one of them and a line in `routes`.
 
-pub(crate) mod batch;
-pub(crate) mod connect;
-pub(crate) mod groups;
+mod batch;
+mod connect;
+mod groups;
 mod licenses;
 mod mail;
-pub(crate) mod mailbox;
+mod mailbox;
+mod odata;
 mod org;
-pub(crate) mod policies;
-mod query;
+mod permissions;
+mod policies;
+mod routes;
 mod teams;
 mod tracing;
 mod users;
 
-use http::{HeaderMap, Method, StatusCode};
-use serde_json::{Map, Value};
+use http::{HeaderMap, Method};
 
 use crate::app::App;
-use crate::errors::{Ctx, GraphError, GraphResult, Reply};
-use crate::server::method_not_allowed;
-use crate::token::{Claims, verify_graph_token};
+use crate::auth::verify_graph_token;
+use crate::web::{Ctx, Query, Reply};
 
-pub(crate) use query::Query;
+pub(crate) use routes::route;
 
 const WWW_AUTHENTICATE: &str = "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"";
-
-/// Roles that allow reading or writing users.
-const USER_READ: &[&str] = &[
-    "User.Read.All",
-    "User.ReadWrite.All",
-    "User.ReadBasic.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-];
-const USER_WRITE: &[&str] = &["User.ReadWrite.All", "Directory.ReadWrite.All"];
-const LICENSE_WRITE: &[&str] = &[
-    "LicenseAssignment.ReadWrite.All",
-    "User.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
-const ORG_READ: &[&str] = &[
-    "Organization.Read.All",
-    "Organization.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-    "LicenseAssignment.Read.All",
-];
-const DOMAIN_READ: &[&str] = &[
-    "Domain.Read.All",
-    "Domain.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-];
-const MAILBOX_READ: &[&str] = &["MailboxSettings.Read", "MailboxSettings.ReadWrite"];
-const MAILBOX_WRITE: &[&str] = &["MailboxSettings.ReadWrite"];
-const MAIL_SEND: &[&str] = &["Mail.Send"];
 
 /// Entry for a top-level Graph request: validates the token, then routes.
 pub(crate) fn handle(
@@ -80,215 +53,6 @@ pub(crate) fn handle(
                 .with_header("WWW-Authenticate", WWW_AUTHENTICATE);
         }
     };
-    let result = match segments {
-        [b] if b.eq_ignore_ascii_case("$batch") => {
-            if *method == Method::POST {
-                batch::handle(app, &claims, body)
-            } else {
-                Err(method_not_allowed())
-            }
-        }
-        _ => route(
-            app,
-            ctx,
-            &claims,
-            method,
-            segments,
-            &Query::parse(raw_query),
-            body,
-        ),
-    };
-    result.unwrap_or_else(|e| e.into_reply(ctx))
-}
-
-fn require(claims: &Claims, roles: &[&str]) -> Result<(), GraphError> {
-    if claims.has_any(roles) {
-        Ok(())
-    } else {
-        Err(GraphError::forbidden())
-    }
-}
-
-fn require_mailbox(claims: &Claims, roles: &[&str]) -> Result<(), GraphError> {
-    if claims.has_any(roles) {
-        Ok(())
-    } else {
-        Err(GraphError::new(
-            StatusCode::FORBIDDEN,
-            "ErrorAccessDenied",
-            "Access is denied. Check credentials and try again.",
-        ))
-    }
-}
-
-fn not_found_segment(seg: &str) -> GraphError {
-    GraphError::odata(format!("Resource not found for the segment '{seg}'."))
-}
-
-fn is(segment: &str, name: &str) -> bool {
-    segment.eq_ignore_ascii_case(name)
-}
-
-/// Routes one Graph request (below `/v1.0`) to its handler.
-pub(crate) fn route(
-    app: &App,
-    ctx: &Ctx,
-    claims: &Claims,
-    method: &Method,
-    segs: &[String],
-    q: &Query,
-    body: &[u8],
-) -> GraphResult {
-    let m = method.clone();
-    match segs {
-        [] => Ok(Reply::ok(serde_json::json!({
-            "@odata.context": format!("{}$metadata", app.graph_root()),
-            "value": [
-                {"name": "users", "kind": "EntitySet", "url": "users"},
-                {"name": "organization", "kind": "EntitySet", "url": "organization"},
-                {"name": "domains", "kind": "EntitySet", "url": "domains"},
-                {"name": "subscribedSkus", "kind": "EntitySet", "url": "subscribedSkus"},
-                {"name": "groups", "kind": "EntitySet", "url": "groups"},
-                {"name": "teams", "kind": "EntitySet", "url": "teams"},
-            ]
-        }))),
-        [r] if is(r, "me") => Err(GraphError::odata(
-            "/me request is only valid with delegated authentication flow.",
-        )),
-        [r, rest @ ..] if is(r, "organization") => {
-            require(claims, ORG_READ)?;
-            match (m, rest) {
-                (Method::GET, []) => org::list_organization(app),
-                (Method::GET, [id]) => org::get_organization(app, id),
-                (_, [] | [_]) => Err(method_not_allowed()),
-                (_, [_, seg, ..]) => Err(not_found_segment(seg)),
-            }
-        }
-        [r, rest @ ..] if is(r, "domains") => {
-            require(claims, DOMAIN_READ)?;
-            match (m, rest) {
-                (Method::GET, []) => org::list_domains(app),
-                (Method::GET, [id]) => org::get_domain(app, id),
-                (_, [] | [_]) => Err(method_not_allowed()),
-                (_, [_, seg, ..]) => Err(not_found_segment(seg)),
-            }
-        }
-        [r, rest @ ..] if is(r, "subscribedSkus") => {
-            require(claims, ORG_READ)?;
-            match (m, rest) {
-                (Method::GET, []) => licenses::list_skus(app),
-                (Method::GET, [id]) => licenses::get_sku(app, id),
-                (_, [] | [_]) => Err(method_not_allowed()),
-                (_, [_, seg, ..]) => Err(not_found_segment(seg)),
-            }
-        }
-        [r] if is(r, "users") => match m {
-            Method::GET => {
-                require(claims, USER_READ)?;
-                users::list(app, q)
-            }
-            Method::POST => {
-                require(claims, USER_WRITE)?;
-                users::create(app, ctx, body)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [r, id] if is(r, "users") => match m {
-            Method::GET => {
-                require(claims, USER_READ)?;
-                users::get(app, id, q)
-            }
-            Method::PATCH => {
-                require(claims, USER_WRITE)?;
-                users::update(app, id, body)
-            }
-            Method::DELETE => {
-                require(claims, USER_WRITE)?;
-                users::delete(app, id)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [r, id, action] if is(r, "users") && is(action, "assignLicense") => match m {
-            Method::POST => {
-                require(claims, LICENSE_WRITE)?;
-                licenses::assign(app, ctx, id, body)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [r, id, nav] if is(r, "users") && is(nav, "licenseDetails") => match m {
-            Method::GET => {
-                require(claims, USER_READ)?;
-                licenses::license_details(app, id)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [r, id, action] if is(r, "users") && is(action, "sendMail") => match m {
-            Method::POST => {
-                require_mailbox(claims, MAIL_SEND)?;
-                mail::send_mail(app, ctx, id, body)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [r, id, nav] if is(r, "users") && is(nav, "mailboxSettings") => match m {
-            Method::GET => {
-                require_mailbox(claims, MAILBOX_READ)?;
-                mailbox::get_settings(app, ctx, id)
-            }
-            Method::PATCH => {
-                require_mailbox(claims, MAILBOX_WRITE)?;
-                mailbox::patch_settings(app, ctx, id, body)
-            }
-            _ => Err(method_not_allowed()),
-        },
-        [r, id, folders, folder, rules, rest @ ..]
-            if is(r, "users") && is(folders, "mailFolders") && is(rules, "messageRules") =>
-        {
-            if !is(folder, "inbox") {
-                return Err(GraphError::new(
-                    StatusCode::NOT_FOUND,
-                    "ErrorItemNotFound",
-                    "The specified object was not found in the store.",
-                ));
-            }
-            match (m, rest) {
-                (Method::GET, []) => {
-                    require_mailbox(claims, MAILBOX_READ)?;
-                    mailbox::list_rules(app, ctx, id)
-                }
-                (Method::POST, []) => {
-                    require_mailbox(claims, MAILBOX_WRITE)?;
-                    mailbox::create_rule(app, ctx, id, body)
-                }
-                (Method::GET, [rule]) => {
-                    require_mailbox(claims, MAILBOX_READ)?;
-                    mailbox::get_rule(app, ctx, id, rule)
-                }
-                (Method::PATCH, [rule]) => {
-                    require_mailbox(claims, MAILBOX_WRITE)?;
-                    mailbox::patch_rule(app, ctx, id, rule, body)
-                }
-                (Method::DELETE, [rule]) => {
-                    require_mailbox(claims, MAILBOX_WRITE)?;
-                    mailbox::delete_rule(app, ctx, id, rule)
-                }
-                (_, [] | [_]) => Err(method_not_allowed()),
-                (_, [_, seg, ..]) => Err(not_found_segment(seg)),
-            }
-        }
-        [r, _, seg, ..] if is(r, "users") => Err(not_found_segment(seg)),
-        [r, ..] if tracing::handles(r) => tracing::route(app, ctx, claims, &m, segs, q),
-        [r, ..] if policies::handles(r) => policies::route(app, claims, &m, segs, q, body),
-        _ if connect::handles(segs) => connect::route(app, ctx, claims, &m, segs, q, body),
-        [r, ..] if groups::handles(r) => groups::route(app, ctx, claims, &m, segs, q, body),
-        [r, ..] if teams::handles(r) => teams::route(app, ctx, claims, &m, segs, q, body),
-        [seg, ..] => Err(not_found_segment(seg)),
-    }
-}
-
-/// Parses a request body that must be a JSON object.
-pub(crate) fn json_object(body: &[u8]) -> Result<Map<String, Value>, GraphError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(GraphError::unreadable_body()),
-    }
+    let query = Query::parse(raw_query);
+    route(app, ctx, &claims, method, segments, &query, body).unwrap_or_else(|e| e.into_reply(ctx))
 }

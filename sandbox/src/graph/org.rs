@@ -4,8 +4,9 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::errors::{GraphError, GraphResult, Reply, rfc3339};
-use crate::state::Tenant;
+use crate::tenant::Tenant;
+use crate::web::time::rfc3339;
+use crate::web::{GraphError, GraphResult, Reply};
 
 fn organization_json(t: &Tenant) -> Value {
     json!({
@@ -16,7 +17,7 @@ fn organization_json(t: &Tenant) -> Value {
         "tenantType": "AAD",
         "preferredLanguage": "en",
         "businessPhones": [],
-        "technicalNotificationMails": [format!("admin@{}", crate::state::DEFAULT_DOMAIN)],
+        "technicalNotificationMails": [format!("admin@{}", crate::tenant::DEFAULT_DOMAIN)],
         "assignedPlans": [],
         "verifiedDomains": t.domains.iter().map(|d| json!({
             "capabilities": "Email, OfficeCommunicationsOnline",
@@ -28,7 +29,7 @@ fn organization_json(t: &Tenant) -> Value {
     })
 }
 
-fn domain_json(d: &crate::state::Domain) -> Value {
+fn domain_json(d: &crate::tenant::directory::Domain) -> Value {
     json!({
         "authenticationType": "Managed",
         "availabilityStatus": null,
@@ -91,4 +92,19 @@ pub(super) fn get_domain(app: &App, id: &str) -> GraphResult {
     })?;
     domain["@odata.context"] = json!(format!("{}$metadata#domains/$entity", app.graph_root()));
     Ok(Reply::ok(domain))
+}
+
+/// The service document at `/v1.0/`: the entity sets the sandbox serves.
+pub(super) fn service_document(app: &App) -> GraphResult {
+    Ok(Reply::ok(json!({
+        "@odata.context": format!("{}$metadata", app.graph_root()),
+        "value": [
+            {"name": "users", "kind": "EntitySet", "url": "users"},
+            {"name": "organization", "kind": "EntitySet", "url": "organization"},
+            {"name": "domains", "kind": "EntitySet", "url": "domains"},
+            {"name": "subscribedSkus", "kind": "EntitySet", "url": "subscribedSkus"},
+            {"name": "groups", "kind": "EntitySet", "url": "groups"},
+            {"name": "teams", "kind": "EntitySet", "url": "teams"},
+        ]
+    })))
 }

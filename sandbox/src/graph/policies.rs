@@ -3,38 +3,14 @@
 //! Graph documents it; PATCH answers 204.
 
 use http::StatusCode;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Query, is, json_object, not_found_segment, require};
+use super::odata::json_object;
 use crate::app::App;
-use crate::errors::{GraphError, GraphResult, Reply};
-use crate::server::method_not_allowed;
-use crate::token::Claims;
+use crate::web::Query;
+use crate::web::{GraphError, GraphResult, Reply};
 
-const READ: &[&str] = &[
-    "Policy.Read.All",
-    "Policy.ReadWrite.SecurityDefaults",
-    "Policy.ReadWrite.ConditionalAccess",
-];
-const WRITE: &[&str] = &[
-    "Policy.ReadWrite.SecurityDefaults",
-    "Policy.ReadWrite.ConditionalAccess",
-];
 const POLICY: &str = "identitySecurityDefaultsEnforcementPolicy";
-
-/// Persisted with the tenant.
-#[derive(Serialize, Deserialize, Clone, Debug, Default)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct PoliciesState {
-    /// Whether security defaults are enforced. The sandbox tenant predates the defaults being on
-    /// for new tenants, so they start off.
-    pub security_defaults_enabled: bool,
-}
-
-pub(super) fn handles(first: &str) -> bool {
-    is(first, "policies")
-}
 
 fn policy_json(app: &App, enabled: bool) -> Value {
     json!({
@@ -46,64 +22,48 @@ fn policy_json(app: &App, enabled: bool) -> Value {
     })
 }
 
-pub(super) fn route(
-    app: &App,
-    claims: &Claims,
-    m: &http::Method,
-    segs: &[String],
-    q: &Query,
-    body: &[u8],
-) -> GraphResult {
-    match segs {
-        [_, p] if is(p, POLICY) => match *m {
-            http::Method::GET => {
-                require(claims, READ)?;
-                q.only(&["select"])?;
-                let enabled = app.store.read(|t| t.policies.security_defaults_enabled);
-                Ok(Reply::ok(policy_json(app, enabled)))
+/// `GET policies/identitySecurityDefaultsEnforcementPolicy`.
+pub(super) fn get(app: &App, q: &Query) -> GraphResult {
+    q.only(&["select"])?;
+    let enabled = app.store.read(|t| t.policies.security_defaults_enabled);
+    Ok(Reply::ok(policy_json(app, enabled)))
+}
+
+/// `PATCH policies/identitySecurityDefaultsEnforcementPolicy`: only `isEnabled` can change.
+pub(super) fn patch(app: &App, body: &[u8]) -> GraphResult {
+    let patch = json_object(body)?;
+    let mut enabled = None;
+    for (k, v) in &patch {
+        match k.as_str() {
+            k if k.starts_with('@') => {}
+            "isEnabled" => {
+                enabled = Some(v.as_bool().ok_or_else(|| {
+                    GraphError::odata(
+                        "Cannot convert the literal to the expected type 'Edm.Boolean' for property 'isEnabled'.",
+                    )
+                })?);
             }
-            http::Method::PATCH => {
-                require(claims, WRITE)?;
-                let patch = json_object(body)?;
-                let mut enabled = None;
-                for (k, v) in &patch {
-                    match k.as_str() {
-                        k if k.starts_with('@') => {}
-                        "isEnabled" => {
-                            enabled = Some(v.as_bool().ok_or_else(|| {
-                                GraphError::odata(
-                                    "Cannot convert the literal to the expected type 'Edm.Boolean' for property 'isEnabled'.",
-                                )
-                            })?);
-                        }
-                        "id" | "displayName" | "description" => {
-                            return Err(GraphError::new(
-                                StatusCode::BAD_REQUEST,
-                                "BadRequest",
-                                format!("Property '{k}' is read-only and cannot be set."),
-                            ));
-                        }
-                        other => {
-                            return Err(GraphError::odata(format!(
-                                "The property '{other}' does not exist on type 'microsoft.graph.{POLICY}'. Make sure to only use property names that are defined by the type or mark the type as open type."
-                            )));
-                        }
-                    }
-                }
-                if let Some(e) = enabled {
-                    app.store.mutate(|t| {
-                        t.policies.security_defaults_enabled = e;
-                        Ok(())
-                    })?;
-                }
-                Ok(Reply::no_content())
+            "id" | "displayName" | "description" => {
+                return Err(GraphError::new(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    format!("Property '{k}' is read-only and cannot be set."),
+                ));
             }
-            _ => Err(method_not_allowed()),
-        },
-        [_, seg, ..] => Err(not_found_segment(seg)),
-        [_] => Err(method_not_allowed()),
-        [] => Err(not_found_segment("policies")),
+            other => {
+                return Err(GraphError::odata(format!(
+                    "The property '{other}' does not exist on type 'microsoft.graph.{POLICY}'. Make sure to only use property names that are defined by the type or mark the type as open type."
+                )));
+            }
+        }
     }
+    if let Some(e) = enabled {
+        app.store.mutate(|t| {
+            t.policies.security_defaults_enabled = e;
+            Ok(())
+        })?;
+    }
+    Ok(Reply::no_content())
 }
 
 #[cfg(test)]
@@ -111,8 +71,8 @@ mod tests {
     use http::Method;
     use serde_json::json;
 
+    use crate::auth::Claims;
     use crate::testkit::kit;
-    use crate::token::Claims;
 
     const PATH: &str = "/policies/identitySecurityDefaultsEnforcementPolicy";
 

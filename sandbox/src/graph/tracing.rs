@@ -1,6 +1,6 @@
 //! `admin/exchange/tracing/messageTraces` (v1.0, application permission
 //! ExchangeMessageTrace.Read.All) and its `getDetailsByRecipient(recipientAddress='…')`, over the
-//! records `exchange::trace` generates from the outbox.
+//! records `tenant::trace` generates from the outbox.
 //!
 //! As documented: `$filter` on `receivedDateTime` (`ge` and `le`, both bounds, at most 10 days
 //! apart, the start at most 90 days back, the end not after now; the last 48 hours without
@@ -11,73 +11,24 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::{Query, is, not_found_segment};
+use super::odata::{is, not_found_segment};
 use crate::app::App;
-use crate::errors::{Ctx, GraphError, GraphResult, Reply, rfc3339};
-use crate::exchange::params::parse_date;
-use crate::exchange::trace::{
-    HISTORY, QUERIES_PER_WINDOW, TraceRecord, check_range, events, records,
+use crate::tenant::trace::{
+    HISTORY, QUERIES_PER_WINDOW, RangeError, TraceRecord, check_range, events,
 };
-use crate::server::method_not_allowed;
-use crate::token::Claims;
+use crate::web::paging;
+use crate::web::time::{parse_date, rfc3339};
+use crate::web::{Ctx, GraphError, GraphResult, Query, Reply};
 
-const READ: &[&str] = &["ExchangeMessageTrace.Read.All"];
 const DEFAULT_TOP: usize = 1000;
 const MAX_TOP: usize = 5000;
 
-pub(super) fn handles(first: &str) -> bool {
-    is(first, "admin")
-}
-
 fn bad(message: impl Into<String>) -> GraphError {
     GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", message)
-}
-
-pub(super) fn route(
-    app: &App,
-    ctx: &Ctx,
-    claims: &Claims,
-    m: &Method,
-    segs: &[String],
-    q: &Query,
-) -> GraphResult {
-    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
-    match s.as_slice() {
-        [_, ex, tr, mt] if is(ex, "exchange") && is(tr, "tracing") && is(mt, "messageTraces") => {
-            match *m {
-                Method::GET => {
-                    super::require(claims, READ)?;
-                    list(app, ctx, q)
-                }
-                _ => Err(method_not_allowed()),
-            }
-        }
-        [_, ex, tr, mt, id, function]
-            if is(ex, "exchange") && is(tr, "tracing") && is(mt, "messageTraces") =>
-        {
-            let Some(recipient) = details_argument(function)? else {
-                return Err(not_found_segment(function));
-            };
-            match *m {
-                Method::GET => {
-                    super::require(claims, READ)?;
-                    details(app, ctx, id, &recipient)
-                }
-                _ => Err(method_not_allowed()),
-            }
-        }
-        [_, ex, tr, mt, _]
-            if is(ex, "exchange") && is(tr, "tracing") && is(mt, "messageTraces") =>
-        {
-            Err(method_not_allowed())
-        }
-        [_, seg, ..] => Err(not_found_segment(seg)),
-        [_] | [] => Err(not_found_segment("admin")),
-    }
 }
 
 /// `getDetailsByRecipient(recipientAddress='…')`: the address, or `None` for another segment.
@@ -323,25 +274,17 @@ fn after(r: &TraceRecord, token: &str) -> Result<bool, GraphError> {
             && (r.recipient.as_str(), r.message_trace_id.as_str()) > (recipient, id)))
 }
 
-fn list(app: &App, ctx: &Ctx, q: &Query) -> GraphResult {
+pub(super) fn list(app: &App, ctx: &Ctx, q: &Query) -> GraphResult {
     q.only(&["filter", "top", "skiptoken"])?;
     let clauses = match q.get("filter") {
         Some(f) => parse_filter(f)?,
         None => Vec::new(),
     };
-    let top = match q.get("top") {
-        Some(t) => t
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_TOP).contains(n))
-            .ok_or_else(|| {
-                bad(format!(
-                    "Invalid $top value '{t}': $top must be between 1 and {MAX_TOP}."
-                ))
-            })?,
-        None => DEFAULT_TOP,
-    };
+    let top = paging::top(q, DEFAULT_TOP, MAX_TOP, |t| {
+        bad(format!(
+            "Invalid $top value '{t}': $top must be between 1 and {MAX_TOP}."
+        ))
+    })?;
     let starts: Vec<OffsetDateTime> = clauses
         .iter()
         .filter_map(|c| match c {
@@ -376,19 +319,15 @@ fn list(app: &App, ctx: &Ctx, q: &Query) -> GraphResult {
             rfc3339(now)
         )));
     }
-    let (start, end) = check_range(starts.first().copied(), ends.first().copied(), now).map_err(|why| {
-        if why.contains("90 days") {
-            bad(format!(
-                "The start of the receivedDateTime range must not be more than 90 days before the current date; the earliest allowed now is {}.",
-                rfc3339(now - HISTORY)
-            ))
-        } else if why.contains("10 days") {
-            bad("The receivedDateTime range must not exceed 10 days. Query the period in parts of 10 days or less.")
-        } else {
-            bad(why)
-        }
+    let (start, end) = check_range(starts.first().copied(), ends.first().copied(), now).map_err(|why| match why {
+        RangeError::TooOld { .. } => bad(format!(
+            "The start of the receivedDateTime range must not be more than 90 days before the current date; the earliest allowed now is {}.",
+            rfc3339(now - HISTORY)
+        )),
+        RangeError::TooWide { .. } => bad("The receivedDateTime range must not exceed 10 days. Query the period in parts of 10 days or less."),
+        other => bad(other.to_string()),
     })?;
-    if let Err(wait) = app.exchange.graph_trace_queries.admit(now) {
+    if let Err(wait) = app.graph_trace_queries.admit(now) {
         let mut e = GraphError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "TooManyRequests",
@@ -401,7 +340,7 @@ fn list(app: &App, ctx: &Ctx, q: &Query) -> GraphResult {
     }
     let skip = q.get("skiptoken");
     let mut matching = Vec::new();
-    for r in records(app, now) {
+    for r in app.trace_records(now) {
         if r.received < start || r.received > end || !clauses.iter().all(|c| matches(c, &r)) {
             continue;
         }
@@ -419,25 +358,18 @@ fn list(app: &App, ctx: &Ctx, q: &Query) -> GraphResult {
         "value": matching.iter().map(record_json).collect::<Vec<_>>(),
     });
     if more && let Some(last) = matching.last() {
-        let mut next = url::form_urlencoded::Serializer::new(String::new());
-        if let Some(f) = q.get("filter") {
-            next.append_pair("$filter", f);
-        }
-        if let Some(t) = q.get("top") {
-            next.append_pair("$top", t);
-        }
-        next.append_pair("$skiptoken", &cursor(last));
-        body["@odata.nextLink"] = json!(format!(
-            "{}admin/exchange/tracing/messageTraces?{}",
-            app.graph_root(),
-            next.finish()
+        body["@odata.nextLink"] = json!(paging::next_link(
+            &app.graph_root(),
+            "admin/exchange/tracing/messageTraces",
+            q,
+            &cursor(last)
         ));
     }
     Ok(Reply::ok(body))
 }
 
 fn details(app: &App, ctx: &Ctx, id: &str, recipient: &str) -> GraphResult {
-    let all = records(app, ctx.now);
+    let all = app.trace_records(ctx.now);
     let of_message: Vec<&TraceRecord> = all
         .iter()
         .filter(|r| r.message_trace_id.eq_ignore_ascii_case(id))
@@ -470,6 +402,15 @@ fn details(app: &App, ctx: &Ctx, id: &str, recipient: &str) -> GraphResult {
         "@odata.context": format!("{}$metadata#Collection(microsoft.graph.exchangeMessageTraceDetail)", app.graph_root()),
         "value": value,
     })))
+}
+
+/// `GET …/messageTraces/{id}/{function}`: `getDetailsByRecipient(recipientAddress='…')`, or
+/// Graph's 400 for another segment.
+pub(super) fn function(app: &App, ctx: &Ctx, id: &str, function: &str) -> GraphResult {
+    let Some(recipient) = details_argument(function)? else {
+        return Err(not_found_segment(function));
+    };
+    details(app, ctx, id, &recipient)
 }
 
 #[cfg(test)]
@@ -514,9 +455,9 @@ mod kit_tests {
     use http::Method;
     use time::{Duration, OffsetDateTime};
 
-    use crate::errors::rfc3339;
+    use crate::auth::Claims;
     use crate::testkit::kit;
-    use crate::token::Claims;
+    use crate::web::time::rfc3339;
 
     const ADMIN: &str = "admin@libertygoldsilver.com";
     const LIST: &str = "/admin/exchange/tracing/messageTraces";

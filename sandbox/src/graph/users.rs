@@ -1,16 +1,16 @@
 //! `users`: create, read (with `$select`), list (with `$filter`, `$top` and `$skiptoken`
 //! paging), update and delete, with the directory's validation rules and error messages.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::json_object;
-use super::query::{Query, matches, parse_filter};
+use super::odata::json_object;
 use crate::app::App;
-use crate::errors::{Ctx, GraphError, GraphResult, Reply, rfc3339};
-use crate::state::{Tenant, User};
+use crate::tenant::{Tenant, User};
+use crate::web::paging::page;
+use crate::web::query::{Query, matches, parse_filter};
+use crate::web::time::rfc3339;
+use crate::web::{Ctx, GraphError, GraphResult, Reply};
 
 /// What Graph returns when no `$select` is given.
 const DEFAULT_SELECT: &[&str] = &[
@@ -235,25 +235,6 @@ pub(super) fn list(app: &App, q: &Query) -> GraphResult {
         Some(f) => parse_filter(f, "User", FILTER_EQ, FILTER_STARTSWITH)?,
         None => Vec::new(),
     };
-    let top = match q.get("top") {
-        None => 100,
-        Some(v) => v
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=999).contains(n))
-            .ok_or_else(|| {
-                GraphError::bad_request(format!(
-                    "Invalid page size specified: '{v}'. Must be between 1 and 999 inclusive."
-                ))
-            })?,
-    };
-    let offset = match q.get("skiptoken") {
-        None => 0,
-        Some(tok) => decode_skiptoken(tok).ok_or_else(|| {
-            GraphError::bad_request("The specified page token value has expired or is invalid.")
-        })?,
-    };
     let fields = select.as_deref().unwrap_or(DEFAULT_SELECT);
     let all: Vec<Map<String, Value>> = app.store.read(|t| {
         t.users
@@ -263,52 +244,13 @@ pub(super) fn list(app: &App, q: &Query) -> GraphResult {
             .map(|full| project(&full, fields))
             .collect()
     });
-    let page: Vec<Value> = all
-        .iter()
-        .skip(offset)
-        .take(top)
-        .cloned()
-        .map(Value::Object)
-        .collect();
-    let mut body = Map::new();
-    body.insert(
-        "@odata.context".into(),
-        json!(context(app, select.as_deref(), false)),
-    );
-    if offset + top < all.len() {
-        body.insert(
-            "@odata.nextLink".into(),
-            json!(next_link(app, q, offset + top)),
-        );
-    }
-    body.insert("value".into(), Value::Array(page));
-    Ok(Reply::ok(Value::Object(body)))
-}
-
-fn encode_skiptoken(offset: usize) -> String {
-    URL_SAFE_NO_PAD.encode(format!("sandbox-users:{offset}"))
-}
-
-fn decode_skiptoken(tok: &str) -> Option<usize> {
-    let raw = URL_SAFE_NO_PAD.decode(tok.trim()).ok()?;
-    String::from_utf8(raw)
-        .ok()?
-        .strip_prefix("sandbox-users:")?
-        .parse()
-        .ok()
-}
-
-/// The absolute URL of the next page: the same query options plus a new `$skiptoken`.
-fn next_link(app: &App, q: &Query, offset: usize) -> String {
-    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let mut parts: Vec<String> = q
-        .pairs
-        .iter()
-        .filter(|(k, _)| !k.trim_start_matches('$').eq_ignore_ascii_case("skiptoken"))
-        .map(|(k, v)| format!("{}={}", enc(k).replace("%24", "$"), enc(v)))
-        .collect();
-    parts.push(format!("$skiptoken={}", encode_skiptoken(offset)));
-    format!("{}users?{}", app.graph_root(), parts.join("&"))
+    page(
+        &app.graph_root(),
+        q,
+        "users",
+        context(app, select.as_deref(), false),
+        all.into_iter().map(Value::Object).collect(),
+    )
 }
 
 /// Entra's password rule: 8–256 characters from the allowed set, with 3 of lower, upper,
@@ -549,6 +491,13 @@ pub(super) fn delete(app: &App, key: &str) -> GraphResult {
     })
 }
 
+/// `/me`, which names the signed-in user: there is none with an app-only token.
+pub(super) fn me() -> GraphResult {
+    Err(GraphError::odata(
+        "/me request is only valid with delegated authentication flow.",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -630,11 +579,5 @@ mod tests {
         }
         // An update needs nothing.
         assert!(validate_input(&Map::new(), false).is_ok());
-    }
-
-    #[test]
-    fn skiptoken_round_trip() {
-        assert_eq!(decode_skiptoken(&encode_skiptoken(42)), Some(42));
-        assert_eq!(decode_skiptoken("garbage!"), None);
     }
 }

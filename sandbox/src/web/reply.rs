@@ -4,7 +4,8 @@
 use http::StatusCode;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+
+use super::time::{entra_timestamp, rfc3339};
 
 /// Per-request identifiers that every Graph response and error body carries.
 #[derive(Clone, Debug)]
@@ -191,31 +192,9 @@ pub(crate) fn entra_error(
     )
 }
 
-/// `2026-01-02T03:04:05Z` (second precision, as Graph's `innerError.date`).
-pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&Rfc3339)
-        .unwrap_or_default()
-}
-
-/// Entra's timestamp form: `2026-01-02 03:04:05Z`.
-fn entra_timestamp(t: OffsetDateTime) -> String {
-    rfc3339(t).replacen('T', " ", 1)
-}
-
-/// The HTTP `Date` header value (IMF-fixdate).
-pub(crate) fn http_date(t: OffsetDateTime) -> String {
-    let f = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    t.format(&f).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
     #[test]
     fn graph_error_body_has_documented_shape() {
         let ctx = Ctx::new(Some("abc"));
@@ -228,11 +207,5 @@ mod tests {
                 .unwrap()
                 .ends_with('Z')
         );
-    }
-
-    #[test]
-    fn http_date_format() {
-        let t = time::macros::datetime!(2026-03-01 08:05:09 UTC);
-        assert_eq!(http_date(t), "Sun, 01 Mar 2026 08:05:09 GMT");
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::errors::GraphError;
+use super::reply::GraphError;
 
 /// The query options of one request (with or without the `$` prefix, as Graph accepts).
 #[derive(Debug, Default, Clone)]

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::ids::derived_guid;
+
 /// The name of the retention policy every new mailbox gets.
 pub(crate) const DEFAULT_MRM_POLICY: &str = "Default MRM Policy";
 
@@ -85,6 +87,29 @@ impl Default for ExchangeState {
     }
 }
 
+impl ExchangeState {
+    /// The name of the default retention policy, if there is one.
+    pub fn default_policy(&self) -> Option<String> {
+        self.retention_policies
+            .iter()
+            .find(|p| p.get("IsDefault").and_then(Value::as_bool) == Some(true))
+            .and_then(|p| p.get("Name").and_then(Value::as_str))
+            .map(str::to_string)
+    }
+
+    /// A mailbox's retention policy: the one set on it, else the default policy.
+    pub fn mailbox_policy(&self, user_id: &str) -> Value {
+        match self
+            .mailboxes
+            .get(user_id)
+            .and_then(|m| m.get("RetentionPolicy"))
+        {
+            Some(v) => v.clone(),
+            None => json!(self.default_policy()),
+        }
+    }
+}
+
 /// A retention tag object as Get-RetentionPolicyTag outputs it.
 pub(crate) fn retention_tag(
     name: &str,
@@ -95,13 +120,13 @@ pub(crate) fn retention_tag(
     comment: &str,
     when: &str,
 ) -> Map<String, Value> {
-    let guid = super::derived_guid(&format!("retention-tag/{name}"));
+    let guid = derived_guid(&format!("retention-tag/{name}"));
     let age = days.map(|d| format!("{d}.00:00:00"));
     obj(json!({
         "Name": name,
         "Identity": name,
         "Guid": guid,
-        "RetentionId": super::derived_guid(&format!("retention-id/{name}")),
+        "RetentionId": derived_guid(&format!("retention-id/{name}")),
         "Type": kind,
         "AgeLimitForRetention": age,
         "RetentionAction": action,
@@ -139,8 +164,8 @@ pub(crate) fn retention_policy(
     obj(json!({
         "Name": name,
         "Identity": name,
-        "Guid": super::derived_guid(&format!("retention-policy/{name}")),
-        "RetentionId": super::derived_guid(&format!("retention-policy-id/{name}")),
+        "Guid": derived_guid(&format!("retention-policy/{name}")),
+        "RetentionId": derived_guid(&format!("retention-policy-id/{name}")),
         "RetentionPolicyTagLinks": links,
         "IsDefault": is_default,
         "IsDefaultArbitrationMailbox": false,

@@ -1,20 +1,20 @@
-//! The tenant's state — organization, domains, subscribed SKUs, users with their licenses and
-//! mailboxes — its seed, and its persistence as `tenant.json` (written atomically after every
-//! mutation, loaded at start unless reset).
-
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+//! The tenant as a whole, as `tenant.json` persists it: the organization, its domains and
+//! SKUs, users, groups (with their teams), Exchange Online's state, connections and policies;
+//! the seed a new tenant starts from; and the directory's lookups across them.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::SandboxError;
-use crate::errors::GraphError;
-
-pub(crate) const DEFAULT_DOMAIN: &str = "libertygoldsilver.com";
-pub(crate) const INITIAL_DOMAIN: &str = "libertygoldsilver.onmicrosoft.com";
+use super::connect::ConnectState;
+use super::directory::{
+    AssignedLicense, DEFAULT_DOMAIN, Domain, INITIAL_DOMAIN, ServicePlan, Sku, User,
+};
+use super::exchange::ExchangeState;
+use super::groups::Group;
+use super::mailbox::{Mailbox, MailboxState, default_settings};
+use super::policies::PoliciesState;
+use crate::web::GraphError;
 
 /// The whole tenant, as persisted.
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -30,100 +30,19 @@ pub(crate) struct Tenant {
     pub users: Vec<User>,
     /// Groups (with their teams), newest last.
     #[serde(default)]
-    pub groups: Vec<crate::graph::groups::Group>,
+    pub groups: Vec<Group>,
     /// Soft-deleted Microsoft 365 groups (`directory/deletedItems`), restorable.
     #[serde(default)]
-    pub deleted_groups: Vec<crate::graph::groups::Group>,
+    pub deleted_groups: Vec<Group>,
     /// Exchange Online: organization configuration, mailbox settings, retention, add-ins.
     #[serde(default)]
-    pub exchange: crate::exchange::ExchangeState,
+    pub exchange: ExchangeState,
     /// Channel tabs, channel email addresses and Planner plans.
     #[serde(default)]
-    pub connect: crate::graph::connect::ConnectState,
+    pub connect: ConnectState,
     /// Directory policies (security defaults).
     #[serde(default)]
-    pub policies: crate::graph::policies::PoliciesState,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Domain {
-    pub name: String,
-    pub is_default: bool,
-    pub is_initial: bool,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Sku {
-    pub sku_id: String,
-    pub sku_part_number: String,
-    pub subscription_id: String,
-    /// Prepaid (purchased) seats.
-    pub enabled: u32,
-    pub service_plans: Vec<ServicePlan>,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ServicePlan {
-    pub service_plan_id: String,
-    pub service_plan_name: String,
-}
-
-impl ServicePlan {
-    pub fn is_exchange(&self) -> bool {
-        self.service_plan_name.starts_with("EXCHANGE_S_")
-    }
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct User {
-    pub id: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_date_time: OffsetDateTime,
-    /// The user's writable Graph properties, by their Graph names (`displayName`, …).
-    pub props: Map<String, Value>,
-    pub assigned_licenses: Vec<AssignedLicense>,
-    /// Created when an Exchange plan is first assigned; kept (inactive) if it is removed.
-    pub mailbox: Option<Mailbox>,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct AssignedLicense {
-    pub sku_id: String,
-    pub disabled_plans: Vec<String>,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Mailbox {
-    /// Wall-clock time from which the mailbox answers (provisioning survives restarts).
-    #[serde(with = "time::serde::rfc3339")]
-    pub ready_at: OffsetDateTime,
-    pub settings: Value,
-    pub rules: Vec<Value>,
-}
-
-/// Whether a user's mailbox answers REST calls now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum MailboxState {
-    /// No Exchange plan assigned (or never provisioned).
-    None,
-    Provisioning,
-    Ready,
-}
-
-impl User {
-    pub fn prop_str(&self, name: &str) -> Option<&str> {
-        self.props.get(name).and_then(Value::as_str)
-    }
-
-    pub fn upn(&self) -> &str {
-        self.prop_str("userPrincipalName").unwrap_or_default()
-    }
+    pub policies: PoliciesState,
 }
 
 impl Tenant {
@@ -218,7 +137,7 @@ impl Tenant {
             }],
             mailbox: Some(Mailbox {
                 ready_at: now,
-                settings: crate::graph::mailbox::default_settings(),
+                settings: default_settings(),
                 rules: vec![],
             }),
         };
@@ -309,98 +228,28 @@ impl Tenant {
             _ => MailboxState::None,
         }
     }
-}
 
-/// The tenant behind a lock, persisted to `tenant.json` after every successful mutation.
-pub(crate) struct Store {
-    path: PathBuf,
-    tenant: Mutex<Tenant>,
-}
-
-impl Store {
-    /// Loads `dir/tenant.json` unless `reset` or absent, else seeds (and persists) a new tenant.
-    pub fn open(dir: &Path, reset: bool, tenant_id: &str) -> Result<Store, SandboxError> {
-        let path = dir.join("tenant.json");
-        let loaded = if reset || !path.exists() {
-            None
-        } else {
-            let bytes = std::fs::read(&path).map_err(|source| SandboxError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            let mut tenant: Tenant =
-                serde_json::from_slice(&bytes).map_err(|e| SandboxError::State {
-                    path: path.clone(),
-                    message: e.to_string(),
-                })?;
-            // The directory is the tenant; the configured id names it.
-            tenant.id = tenant_id.to_string();
-            Some(tenant)
-        };
-        let fresh = loaded.is_none();
-        let store = Store {
-            tenant: Mutex::new(loaded.unwrap_or_else(|| Tenant::seed(tenant_id))),
-            path,
-        };
-        if fresh {
-            let tenant = store.read(Clone::clone);
-            store.persist(&tenant).map_err(|source| SandboxError::Io {
-                path: store.path.clone(),
-                source,
-            })?;
-        }
-        Ok(store)
+    /// The id of the user a reference (id or userPrincipalName) names, or 404.
+    pub fn resolve_user(&self, key: &str) -> Result<String, GraphError> {
+        self.find_user(key)
+            .map(|i| self.users[i].id.clone())
+            .ok_or_else(|| GraphError::not_found(key))
     }
 
-    pub fn read<R>(&self, f: impl FnOnce(&Tenant) -> R) -> R {
-        let guard = self.tenant.lock().unwrap_or_else(|e| e.into_inner());
-        f(&guard)
+    /// The default domain's name.
+    pub fn default_domain(&self) -> String {
+        self.domains
+            .iter()
+            .find(|d| d.is_default)
+            .map_or_else(|| DEFAULT_DOMAIN.to_string(), |d| d.name.clone())
     }
 
-    /// Applies `f` to a copy of the tenant; on success persists and keeps the copy, so a
-    /// request that fails half-way changes nothing.
-    pub fn mutate<R>(
-        &self,
-        f: impl FnOnce(&mut Tenant) -> Result<R, GraphError>,
-    ) -> Result<R, GraphError> {
-        let mut guard = self.tenant.lock().unwrap_or_else(|e| e.into_inner());
-        let mut copy = guard.clone();
-        let out = f(&mut copy)?;
-        self.persist(&copy).map_err(|e| {
-            tracing::error!(error = %e, path = %self.path.display(), "sandbox could not persist state");
-            GraphError::new(
-                http::StatusCode::INTERNAL_SERVER_ERROR,
-                "generalException",
-                "An internal server error occurred while saving the tenant state.",
-            )
-        })?;
-        *guard = copy;
-        Ok(out)
+    /// Indexes of the users whose mailbox exists at `now`.
+    pub fn mailbox_users(&self, now: OffsetDateTime) -> Vec<usize> {
+        (0..self.users.len())
+            .filter(|&i| self.mailbox_state(&self.users[i], now) == MailboxState::Ready)
+            .collect()
     }
-
-    fn persist(&self, tenant: &Tenant) -> std::io::Result<()> {
-        let bytes = serde_json::to_vec_pretty(tenant).map_err(std::io::Error::other)?;
-        write_atomic(&self.path, &bytes)
-    }
-}
-
-/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]
