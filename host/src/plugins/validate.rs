@@ -10,12 +10,17 @@ pub struct ArgumentValidator {
     validator: jsonschema::Validator,
 }
 
+/// A tool's input schema that cannot be used to check arguments.
+#[derive(Debug, thiserror::Error)]
+#[error("its input schema is not valid JSON Schema: {0}")]
+pub struct SchemaError(String);
+
 impl ArgumentValidator {
-    pub fn new(schema: &Value) -> Result<ArgumentValidator, String> {
+    pub fn new(schema: &Value) -> Result<ArgumentValidator, SchemaError> {
         let validator = jsonschema::options()
             .should_validate_formats(true)
             .build(schema)
-            .map_err(|e| format!("its input schema is not valid JSON Schema: {e}"))?;
+            .map_err(|e| SchemaError(e.to_string()))?;
         Ok(ArgumentValidator { validator })
     }
 

@@ -1,4 +1,4 @@
-//! `m365-admin soak`: a long run of mixed calls from several concurrent
+//! `m365-harness soak`: a long run of mixed calls from several concurrent
 //! clients against `serve --sandbox`, with upstream faults injected
 //! (throttling, outages, dropped connections, slow answers) and hostile
 //! requests mixed in. At the end it checks what an admin relies on: every
@@ -6,7 +6,10 @@
 //! no hostile request succeeded, memory and file descriptors stayed flat,
 //! and the audit chain verifies.
 
-use crate::child_server::{Control, Launch, Server};
+use crate::client::Server;
+use crate::control::Control;
+use crate::fail;
+use crate::launch::Launch;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -20,6 +23,8 @@ const DOMAIN: &str = "libertygoldsilver.com";
 const TEMPLATE: &str = "customer-order-update";
 
 pub struct SoakOptions {
+    /// The m365-admin binary exercised.
+    pub server: std::path::PathBuf,
     pub duration: Duration,
     pub clients: usize,
     pub seed: u64,
@@ -99,11 +104,11 @@ fn faults() -> Vec<Value> {
 }
 
 /// Runs the soak and returns its summary; `pass` says whether every check held.
-pub async fn run(opts: SoakOptions) -> Result<Value, String> {
+pub async fn run(opts: SoakOptions) -> std::io::Result<Value> {
     let root = std::env::temp_dir().join(format!("m365-soak-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
-    std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
-    let launch = Launch::sandbox(&root, &root.join("cache"))
+    std::fs::create_dir_all(&root)?;
+    let launch = Launch::sandbox(&opts.server, &root, &root.join("cache"))
         .env("M365_SANDBOX_MAILBOX_DELAY_MS", "200")
         .env("M365_RETRY_BASE_MS", "100")
         .env("LOG_LEVEL", "info")
@@ -112,13 +117,11 @@ pub async fn run(opts: SoakOptions) -> Result<Value, String> {
         // calls rather than waiting out the default 60 requests a minute.
         .env("RATE_LIMIT_ENABLED", "true")
         .env("MAX_REQUESTS_PER_MINUTE", "3000");
-    let server = Server::spawn(&launch).map_err(|e| format!("could not start the server: {e}"))?;
-    server
-        .initialize()
+    let server = Server::start(&launch)
         .await
-        .map_err(|e| format!("the server did not initialize: {e}"))?;
+        .map_err(|e| fail(format!("could not start the server: {e}")))?;
     let server = Arc::new(server);
-    let control = Arc::new(launch.control().await.map_err(|e| e.to_string())?);
+    let control = Arc::new(launch.control().await?);
     // Seats for every user the run creates (each is deleted again, but a
     // delete that meets a fault leaves its user behind).
     let _ = control
@@ -179,7 +182,7 @@ pub async fn run(opts: SoakOptions) -> Result<Value, String> {
 
     let checks = check_effects(&server, &control, &tally).await;
     let Ok(server) = Arc::try_unwrap(server) else {
-        return Err("a client still holds the server".into());
+        return Err(fail("a client still holds the server"));
     };
     let exit = server.stop().await;
     let audit = launch
@@ -187,8 +190,7 @@ pub async fn run(opts: SoakOptions) -> Result<Value, String> {
         .args(&["audit", "verify", "--sandbox"])
         .command()
         .output()
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let audit_ok = audit.status.success();
 
     let t = tally.lock().unwrap_or_else(|e| e.into_inner());
@@ -306,10 +308,7 @@ async fn step(server: &Server, tally: &Mutex<Tally>, rng: &mut StdRng, client: u
 /// A call, with its time added to the tool's tally.
 async fn timed(server: &Server, tally: &Mutex<Tally>, tool: &str, args: Value) -> Value {
     let t0 = Instant::now();
-    let answer = server
-        .request("tools/call", json!({"name": tool, "arguments": args}))
-        .await
-        .unwrap_or(Value::Null);
+    let answer = server.answer(tool, args).await;
     let ms = t0.elapsed().as_millis() as u64;
     let mut t = tally.lock().unwrap_or_else(|e| e.into_inner());
     let e = t.timings.entry(tool.to_string()).or_default();
@@ -423,12 +422,11 @@ async fn hostile(server: &Server, tally: &Mutex<Tally>, rng: &mut StdRng, tag: &
         ),
         _ => {
             // Lines the server cannot parse get no answer (there is no id to
-            // answer); the call after them shows it survived.
+            // answer); the call after them (which they go out before) shows
+            // it survived.
             let deep = format!("{}\"x\"{}", "{\"a\":".repeat(3000), "}".repeat(3000));
-            let _ = server.write_line("{\"jsonrpc\": \"2.0\", \"id\": ").await;
-            let _ = server
-                .write_line(&format!(r#"{{"jsonrpc":"2.0","id":"{tag}","method":"tools/call","params":{{"name":"list_users","arguments":{{"department":{deep}}}}}}}"#))
-                .await;
+            server.write_line("{\"jsonrpc\": \"2.0\", \"id\": ");
+            server.write_line(&format!(r#"{{"jsonrpc":"2.0","id":"{tag}","method":"tools/call","params":{{"name":"list_users","arguments":{{"department":{deep}}}}}}}"#));
             let alive = timed(server, tally, "get_user", json!({"userEmail": ADMIN})).await;
             let mut t = lock();
             t.attacks += 2;

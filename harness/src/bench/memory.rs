@@ -5,7 +5,7 @@
 //! worker threads, glibc's malloc arenas, and a start that compiles the
 //! plugins (an empty cache) instead of loading them.
 
-use super::{Launch, PREVIEW_TOOL, Server, pool, preview_args, r3};
+use super::{Launch, Options, PREVIEW_TOOL, Server, pool, preview_args, r3};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -57,11 +57,11 @@ fn by_mapping(smaps: &str, exe_name: &str) -> BTreeMap<&'static str, u64> {
     out
 }
 
-/// The idle figures of a running server.
-fn snapshot(s: &Server) -> Value {
-    let exe_name = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+/// The idle figures of a running server started from `exe`.
+fn snapshot(s: &Server, exe: &Path) -> Value {
+    let exe_name = exe
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let smaps = s
         .pid()
@@ -81,16 +81,16 @@ fn snapshot(s: &Server) -> Value {
 }
 
 async fn idle(launch: &Launch) -> std::io::Result<(Server, Value)> {
-    let s = Server::spawn(launch)?;
-    s.initialize().await?;
+    let s = Server::start(launch).await?;
     s.tools_list().await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let v = snapshot(&s);
+    let v = snapshot(&s, &launch.exe);
     Ok((s, v))
 }
 
-pub(super) async fn run(root: &Path, cache: &Path) -> std::io::Result<Value> {
-    let at = |name: &str| Launch::sandbox(&root.join(format!("memory-{name}")), cache);
+pub(super) async fn run(opts: &Options, root: &Path, cache: &Path) -> std::io::Result<Value> {
+    let at =
+        |name: &str| Launch::sandbox(&opts.server, &root.join(format!("memory-{name}")), cache);
 
     let (s, default) = idle(&at("default")).await?;
     let s = Arc::new(s);
@@ -122,7 +122,11 @@ pub(super) async fn run(root: &Path, cache: &Path) -> std::io::Result<Value> {
         ("mallocArenaMax2", at("arenas").env("MALLOC_ARENA_MAX", "2")),
         (
             "afterCompilingOnStart",
-            Launch::sandbox(&root.join("memory-cold"), &root.join("memory-cold-cache")),
+            Launch::sandbox(
+                &opts.server,
+                &root.join("memory-cold"),
+                &root.join("memory-cold-cache"),
+            ),
         ),
     ];
     let mut out = serde_json::Map::new();

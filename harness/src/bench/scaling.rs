@@ -17,9 +17,10 @@
 
 use super::startup::time_start;
 use super::{Launch, Options, PREVIEW_TOOL, Server, fail, median, ms, p50_p99, preview_args};
-use crate::config::CallLimits;
-use crate::plugins::registry::{BUNDLED, Registry};
-use crate::plugins::runtime::{Runtime, Services};
+use m365_admin::config::CallLimits;
+use m365_admin::plugins::admission::Checked;
+use m365_admin::plugins::registry::{BUNDLED, Registry};
+use m365_admin::plugins::runtime::{Runtime, Services};
 use serde_json::{Value, json};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -51,7 +52,7 @@ pub(super) async fn run(opts: &Options, root: &Path, cache: &Path) -> std::io::R
             rows.push(json!({"plugins": n, "skipped": format!("{bundled} plugins are bundled")}));
             continue;
         }
-        let launch = Launch::sandbox(&root.join(format!("scaling-{n}")), cache);
+        let launch = Launch::sandbox(&opts.server, &root.join(format!("scaling-{n}")), cache);
         let started = Instant::now();
         for k in 1..=n - bundled {
             while copies.len() < k {
@@ -148,16 +149,19 @@ async fn originals(root: &Path, cache: &Path) -> std::io::Result<(Runtime, Vec<O
 
 /// Sequential preview calls with the plugins loaded; idle RSS before them.
 async fn per_call(launch: &Launch, calls: usize) -> std::io::Result<(Value, u64, u64)> {
-    let s = Server::spawn(launch)?;
-    s.initialize().await?;
+    let s = Server::start(launch).await?;
     s.tools_list().await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (idle, anon) = (s.status_kb("VmRSS"), s.status_kb("RssAnon"));
-    s.call(PREVIEW_TOOL, preview_args()).await.map_err(fail)?;
+    s.call(PREVIEW_TOOL, preview_args())
+        .await
+        .map_err(|e| fail(e.to_string()))?;
     let mut trips = Vec::with_capacity(calls);
     for _ in 0..calls {
         let t0 = Instant::now();
-        s.call(PREVIEW_TOOL, preview_args()).await.map_err(fail)?;
+        s.call(PREVIEW_TOOL, preview_args())
+            .await
+            .map_err(|e| fail(e.to_string()))?;
         trips.push(ms(t0.elapsed()));
     }
     Ok((p50_p99(trips), idle, anon))
@@ -211,7 +215,7 @@ async fn make_copy(
             }
         };
         let manifest = copy_manifest(&original.manifest, &name);
-        match describes_itself(runtime, &wasm, &manifest, &name, original).await {
+        match describes_itself(runtime, &wasm, &manifest, original).await {
             Ok(()) => {
                 let dir = staging.join(&name);
                 std::fs::create_dir_all(&dir)?;
@@ -225,31 +229,25 @@ async fn make_copy(
     Ok(Err(why))
 }
 
-/// Whether the copy's component reports the copy's name and none of the
-/// original's tool names.
+/// Whether the copy passes the registry's admission (so it reports the
+/// copy's name) and offers none of the original's tool names.
 async fn describes_itself(
     runtime: &Runtime,
     wasm: &[u8],
     manifest: &str,
-    name: &str,
     original: &Original,
 ) -> Result<(), String> {
-    use sha2::Digest;
-    let policy = crate::plugins::manifest::Manifest::parse(manifest)
-        .and_then(|m| m.policy())
-        .map_err(|e| e.to_string())?;
-    let digest = hex::encode(sha2::Sha256::digest(wasm));
-    let prepared = runtime
-        .prepare(&digest, wasm, policy)
-        .map_err(|e| format!("{e:#}"))?;
-    let info = runtime
-        .describe(&prepared, name)
+    let admitted = Checked::new(manifest, wasm)
+        .map_err(|e| e.to_string())?
+        .admit(runtime, wasm)
         .await
-        .map_err(|e| e.message)?;
-    if info.name != name {
-        return Err(format!("the copy still calls itself {:?}", info.name));
-    }
-    if let Some(t) = info.tools.iter().find(|t| original.tools.contains(&t.name)) {
+        .map_err(|e| e.to_string())?;
+    if let Some(t) = admitted
+        .info
+        .tools
+        .iter()
+        .find(|t| original.tools.contains(&t.name))
+    {
         return Err(format!("the copy still offers {}", t.name));
     }
     Ok(())

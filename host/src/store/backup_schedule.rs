@@ -74,7 +74,7 @@ pub fn run_once(
         let path = dir.join(format!("{PREFIX}{stamp}.db"));
         let outcome = db
             .backup_to(&path, key)
-            .and_then(|_| crate::store::backup::verify_backup(&path, key));
+            .and_then(|_| super::backup::verify_backup(&path, key));
         match outcome {
             Ok(head) => {
                 tracing::info!(file = %path.display(), audit_rows = head.rows, "scheduled backup taken and verified");
@@ -82,19 +82,19 @@ pub fn run_once(
                     "backup",
                     &json!({"file": path, "auditRows": head.rows, "scheduled": true}),
                 );
-                last.set(json!({"file": path, "at": crate::store::db::now(), "verified": true, "auditRows": head.rows}));
+                last.set(json!({"file": path, "at": super::db::now(), "verified": true, "auditRows": head.rows}));
             }
             Err(e) => {
                 let e = crate::errors::CodedError::from(e);
                 tracing::error!(file = %path.display(), error = %e, "scheduled backup failed");
-                last.set(json!({"file": path, "at": crate::store::db::now(), "verified": false, "error": e.message}));
+                last.set(json!({"file": path, "at": super::db::now(), "verified": false, "error": e.message}));
             }
         }
     } else if let Some((path, t)) = newest {
         let at = time::OffsetDateTime::from(t)
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
-        let verified = crate::store::backup::verify_backup(&path, key).is_ok();
+        let verified = super::backup::verify_backup(&path, key).is_ok();
         last.set(json!({"file": path, "at": at, "verified": verified}));
     }
     for (path, t) in backups(dir) {

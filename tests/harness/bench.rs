@@ -1,4 +1,4 @@
-//! `m365-admin bench` runs its parts alone: the host's own share of a call,
+//! `m365-harness bench` runs its parts alone: the host's own share of a call,
 //! measured in-process, comes back as JSON with its breakdown.
 
 use crate::harness::*;

@@ -3,21 +3,56 @@
 //! plugin's state, and — for every loaded plugin — the Entra ID permissions
 //! its grants need compared with the `roles` the app's tokens actually carry.
 
-use crate::app::App;
-use crate::permissions::{self, EXCHANGE_APP_PERMISSION};
+use super::{ScopeArgs, TenantArgs};
+use m365_admin::app::App;
+use m365_admin::errors::{CodedError, ErrorCode};
+use m365_admin::permissions::{self, EXCHANGE_APP_PERMISSION};
 use serde_json::{Value, json};
+use std::process::ExitCode;
 
-pub struct Report {
-    pub json: Value,
+struct Report {
+    json: Value,
     /// Lines for a person, in the order to act on them.
-    pub lines: Vec<String>,
-    pub ok: bool,
+    lines: Vec<String>,
+    ok: bool,
 }
 
-pub async fn run(app: &App) -> Report {
+pub async fn run(tenant: TenantArgs) -> Result<ExitCode, CodedError> {
+    let app = super::start(tenant, ScopeArgs::default(), true).await?;
+    let report = check(&app).await;
+    super::print_json(&report.json);
+    for line in &report.lines {
+        eprintln!("{line}");
+    }
+    app.shutdown().await;
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The application permissions the app's tokens carry, for Graph and for
+/// Exchange (read from the tokens' `roles` claims).
+async fn granted_roles(app: &App) -> Result<(Vec<String>, Vec<String>), CodedError> {
+    let upstream = app
+        .upstream
+        .as_ref()
+        .ok_or_else(|| CodedError::new(ErrorCode::Auth001, "No tenant connection in this mode."))?;
+    let graph = upstream.auth().token(m365_admin::auth::GRAPH_SCOPE).await?;
+    let exchange = upstream
+        .auth()
+        .token(m365_admin::auth::EXCHANGE_SCOPE)
+        .await
+        .map(|t| permissions::token_roles(t.expose()))
+        .unwrap_or_default();
+    Ok((permissions::token_roles(graph.expose()), exchange))
+}
+
+async fn check(app: &App) -> Report {
     let mut lines = Vec::new();
     let mut ok = true;
-    let health = app.health().await;
+    let health = m365_admin::health::report(app).await;
     let tenant = health["tenant"].clone();
     lines.push(format!(
         "Tenant {} ({}), app {}",
@@ -40,7 +75,7 @@ pub async fn run(app: &App) -> Report {
             p.source, p.reason
         ));
     }
-    let (graph_roles, exchange_roles, token_error) = match app.granted_roles().await {
+    let (graph_roles, exchange_roles, token_error) = match granted_roles(app).await {
         Ok((g, e)) => (g, e, None),
         Err(e) => (Vec::new(), Vec::new(), Some(e.to_string())),
     };

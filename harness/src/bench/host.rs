@@ -1,7 +1,7 @@
 //! The host's own share of a call, measured in-process: the same `App` the
 //! server builds (sandbox tenant, encrypted store, plugin runtime), called
-//! through `App::call_tool` — the path MCP and `m365-admin call` take — with
-//! no stdio and no JSON-RPC. The call is broken down with the runtime's and
+//! through `pipeline::call_tool` — the path MCP and `m365-admin call` take —
+//! with no stdio and no JSON-RPC. The call is broken down with the runtime's and
 //! the store's public entry points:
 //!
 //! - **instantiate**: a fresh store and instance of the plugin, and a call
@@ -16,11 +16,11 @@
 //!   confirmation check, parsing the result) is what remains.
 
 use super::{Options, PREVIEW_TOOL, fail, ms, percentile, preview_args, r3, sorted};
-use crate::app::App;
-use crate::caps::call::CallCtx;
-use crate::config::Config;
-use crate::plugins::runtime::deadline;
-use crate::store::audit::CallAudit;
+use m365_admin::app::App;
+use m365_admin::caps::call::CallCtx;
+use m365_admin::config::Config;
+use m365_admin::pipeline::audit::Ran;
+use m365_admin::plugins::runtime::deadline;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
@@ -104,7 +104,7 @@ async fn measure(app: &App, n: usize) -> std::io::Result<Value> {
 
     // The whole call, as MCP makes it.
     let total = async || {
-        app.call_tool(PREVIEW_TOOL, args.clone(), None, None)
+        m365_admin::pipeline::call_tool(app, PREVIEW_TOOL, args.clone(), None, None)
             .await
             .is_ok()
     };
@@ -133,22 +133,16 @@ async fn measure(app: &App, n: usize) -> std::io::Result<Value> {
     time_n(warm, guest).await;
     let (guest_ms, guest_failed) = time_n(n, guest).await;
 
-    // One audit row like the call's.
+    // One audit row like the call's, made by the pipeline's builder.
     let call_id = uuid::Uuid::new_v4().to_string();
-    let audit = async || {
-        let row = CallAudit {
-            at: time::OffsetDateTime::now_utc(),
-            call_id: &call_id,
-            tool: PREVIEW_TOOL,
-            plugin: &plugin_name,
-            arguments: &args,
-            outcome: "ok",
-            error_code: None,
-            duration_ms: 1,
-            requests: &[],
-        };
-        db.audit_call(&row).is_ok()
+    let ran = Ran {
+        result: Ok(()),
+        plugin: plugin_name.clone(),
+        outcome: "ok",
+        arguments: args.clone(),
+        requests: Vec::new(),
     };
+    let audit = async || db.audit_call(&ran.row(PREVIEW_TOOL, &call_id, 1)).is_ok();
     time_n(warm, audit).await;
     let (audit_ms, audit_failed) = time_n(n, audit).await;
 

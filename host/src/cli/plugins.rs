@@ -4,17 +4,72 @@
 //! it into the plugin directory and records the approved digest and grants; a
 //! running server picks it up by itself.
 
-use crate::config::Config;
-use crate::errors::{CodedError, ErrorCode};
-use crate::permissions;
-use crate::plugins::manifest::Manifest;
-use crate::plugins::registry::{BUNDLED, Registry};
-use crate::plugins::runtime::{Runtime, Services};
-use crate::store::Database;
+use m365_admin::config::Config;
+use m365_admin::errors::{CodedError, ErrorCode};
+use m365_admin::permissions;
+use m365_admin::plugins::admission::{Checked, Refusal, component_is_a_file_name};
+use m365_admin::plugins::manifest::Manifest;
+use m365_admin::plugins::registry::{BUNDLED, Registry};
+use m365_admin::plugins::runtime::{PluginInfo, Runtime, Services};
+use m365_admin::store::Database;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(clap::Subcommand)]
+pub enum PluginsCommand {
+    /// Shows a plugin's tools, grants and the permissions they imply, asks
+    /// for approval, installs it into the plugin folder and records the
+    /// approved digest and grants.
+    Add {
+        /// The plugin's folder (manifest.toml and its .wasm).
+        path: PathBuf,
+        /// Approve without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Every plugin: version, digest, tools, grants, state.
+    List,
+    /// Removes a plugin from the plugin folder and forgets its approval.
+    Remove { name: String },
+    /// Checks the plugin folder against the approvals; exits 1 if any plugin
+    /// would be refused.
+    Verify,
+}
+
+pub async fn run(command: PluginsCommand, sandbox: bool) -> Result<ExitCode, CodedError> {
+    let config = super::offline_config(sandbox);
+    // Adding may create the database (a first plugin before a first serve).
+    let db = match &command {
+        PluginsCommand::Add { .. } => Some(m365_admin::store::open(&config)?.0),
+        PluginsCommand::List => m365_admin::store::open(&config).ok().map(|(db, _)| db),
+        _ => Some(super::open_existing(&config)?.0),
+    };
+    match command {
+        PluginsCommand::Add { path, yes } => {
+            super::print_json(&add(&config, db.as_ref().unwrap(), &path, yes).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginsCommand::List => {
+            super::print_json(&list(&config, db.as_ref()).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginsCommand::Remove { name } => {
+            super::print_json(&remove(&config, db.as_ref().unwrap(), &name)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginsCommand::Verify => {
+            let (report, clean) = verify(&config, db.as_ref().unwrap()).await?;
+            super::print_json(&report);
+            Ok(if clean {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}
 
 fn fail(code: ErrorCode, message: String) -> CodedError {
     CodedError::new(code, message)
@@ -34,19 +89,21 @@ fn runtime(config: &Config) -> Result<Runtime, CodedError> {
     })
 }
 
-/// A plugin as found on disk, read and described but not yet approved.
-pub struct Candidate {
-    pub dir: PathBuf,
-    pub manifest: Manifest,
-    pub manifest_text: String,
-    pub wasm: Vec<u8>,
-    pub digest: String,
-    pub info: crate::plugins::runtime::PluginInfo,
+/// A plugin as found on disk, admitted (described in the sandbox) but not
+/// yet approved.
+struct Candidate {
+    dir: PathBuf,
+    manifest: Manifest,
+    manifest_text: String,
+    wasm: Vec<u8>,
+    digest: String,
+    info: PluginInfo,
 }
 
-/// Reads the plugin at `path` (its folder or its manifest.toml), checks it
-/// and asks it to describe itself in the sandbox.
-pub async fn inspect(config: &Config, path: &Path) -> Result<Candidate, CodedError> {
+/// Reads the plugin at `path` (its folder or its manifest.toml) and runs it
+/// through the same admission as the registry: manifest, digest, grants,
+/// compile, `describe`, names and schemas.
+async fn inspect(rt: &Runtime, path: &Path) -> Result<Candidate, CodedError> {
     let dir = if path.is_dir() {
         path.to_path_buf()
     } else {
@@ -65,7 +122,7 @@ pub async fn inspect(config: &Config, path: &Path) -> Result<Candidate, CodedErr
             format!("{}: {e}", manifest_path.display()),
         )
     })?;
-    if manifest.component.contains(['/', '\\']) || manifest.component.starts_with('.') {
+    if !component_is_a_file_name(&manifest.component) {
         return Err(fail(
             ErrorCode::Plugin001,
             format!(
@@ -91,45 +148,24 @@ pub async fn inspect(config: &Config, path: &Path) -> Result<Candidate, CodedErr
             format!("Cannot read {} ({e}); build the plugin first (`cargo build --release` in its folder).", component_path.display()),
         )
     })?;
-    let digest = hex::encode(Sha256::digest(&wasm));
-    manifest
-        .check_digest(&digest)
-        .map_err(|e| fail(ErrorCode::Plugin001, e.to_string()))?;
-    let policy = manifest
-        .policy()
-        .map_err(|e| fail(ErrorCode::Plugin001, e.to_string()))?;
-    let rt = runtime(config)?;
-    let prepared = rt.prepare(&digest, &wasm, policy).map_err(|e| {
-        fail(
-            ErrorCode::Plugin001,
-            format!(
-                "{} is not a loadable plugin component: {e:#}",
-                manifest.component
-            ),
-        )
-    })?;
-    let info = rt.describe(&prepared, &manifest.name).await?;
-    if info.name != manifest.name {
-        return Err(fail(
-            ErrorCode::Plugin001,
-            format!(
-                "The component calls itself {:?} but its manifest says {:?}.",
-                info.name, manifest.name
-            ),
-        ));
-    }
+    let refused = |e: Refusal| match e {
+        Refusal::Describe(e) => e,
+        other => fail(ErrorCode::Plugin001, format!("{}: {other}.", dir.display())),
+    };
+    let checked = Checked::new(&manifest_text, &wasm).map_err(refused)?;
+    let admitted = checked.admit(rt, &wasm).await.map_err(refused)?;
     Ok(Candidate {
         dir,
-        manifest,
+        manifest: admitted.manifest,
         manifest_text,
         wasm,
-        digest,
-        info,
+        digest: admitted.digest,
+        info: admitted.info,
     })
 }
 
 /// What the administrator is asked to approve.
-pub fn describe(c: &Candidate) -> String {
+fn describe(c: &Candidate) -> String {
     let mut out = format!(
         "Plugin {} {} (WIT {}), sha256 {}\nfrom {}\n\nTools:\n",
         c.manifest.name,
@@ -230,15 +266,10 @@ fn install(config: &Config, c: &Candidate) -> Result<PathBuf, CodedError> {
 }
 
 /// `plugins add PATH [--yes]`.
-pub async fn add(
-    config: &Config,
-    db: &Database,
-    path: &Path,
-    yes: bool,
-) -> Result<Value, CodedError> {
-    let c = inspect(config, path).await?;
-    // Tools may not collide with another plugin's.
+async fn add(config: &Config, db: &Database, path: &Path, yes: bool) -> Result<Value, CodedError> {
     let rt = runtime(config)?;
+    let c = inspect(&rt, path).await?;
+    // Tools may not collide with another plugin's.
     let current = Registry::load(&rt, &config.plugin_dir, Some(db)).await;
     for t in &c.info.tools {
         if let Some(other) = current.tools.get(&t.name)
@@ -287,7 +318,7 @@ pub async fn add(
 }
 
 /// `plugins list`: every plugin with its state.
-pub async fn list(config: &Config, db: Option<&Database>) -> Result<Value, CodedError> {
+async fn list(config: &Config, db: Option<&Database>) -> Result<Value, CodedError> {
     let rt = runtime(config)?;
     let reg = Registry::load(&rt, &config.plugin_dir, db).await;
     let mut out: Vec<Value> = reg
@@ -317,7 +348,7 @@ pub async fn list(config: &Config, db: Option<&Database>) -> Result<Value, Coded
 }
 
 /// `plugins remove NAME`.
-pub fn remove(config: &Config, db: &Database, name: &str) -> Result<Value, CodedError> {
+fn remove(config: &Config, db: &Database, name: &str) -> Result<Value, CodedError> {
     let dir = config.plugin_dir.join(name);
     let in_dir = dir.join("manifest.toml").is_file();
     let approved = db.approval_get(name)?.is_some();
@@ -353,7 +384,7 @@ pub fn remove(config: &Config, db: &Database, name: &str) -> Result<Value, Coded
 }
 
 /// `plugins verify`: the plugin folder against the approvals.
-pub async fn verify(config: &Config, db: &Database) -> Result<(Value, bool), CodedError> {
+async fn verify(config: &Config, db: &Database) -> Result<(Value, bool), CodedError> {
     let rt = runtime(config)?;
     let reg = Registry::load(&rt, &config.plugin_dir, Some(db)).await;
     let ok: Vec<Value> = reg

@@ -54,10 +54,7 @@ pub(super) async fn run(opts: &Options, root: &Path, cache: &Path) -> std::io::R
 /// A copy of the probe test plugin whose manifest also grants `sendMail`,
 /// ready for `plugins add`; None where the probe was not built.
 fn probe_with_send(root: &Path) -> std::io::Result<Option<PathBuf>> {
-    let (Some(wasm), Some(manifest)) = (
-        option_env!("M365_TEST_PLUGIN_PROBE_WASM"),
-        option_env!("M365_TEST_PLUGIN_PROBE_MANIFEST"),
-    ) else {
+    let Some((wasm, manifest)) = m365_admin::plugins::registry::PROBE_TEST_PLUGIN else {
         return Ok(None);
     };
     let (Ok(wasm), Ok(text)) = (std::fs::read(wasm), std::fs::read_to_string(manifest)) else {
@@ -80,8 +77,8 @@ async fn domain(server: &Server) -> std::io::Result<String> {
     let v = server
         .call(PREVIEW_TOOL, preview_args())
         .await
-        .map_err(fail)?;
-    Ok(v[crate::mcp::ENVELOPE_KEY]["domain"]
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(v[m365_admin::serve::ENVELOPE_KEY]["domain"]
         .as_str()
         .unwrap_or("libertygoldsilver.com")
         .to_string())
@@ -218,14 +215,13 @@ async fn unlimited(
     latency: u64,
     probe: Option<&Path>,
 ) -> std::io::Result<Value> {
-    let launch = Launch::sandbox(&root.join(format!("bulk-{latency}")), cache)
+    let launch = Launch::sandbox(&opts.server, &root.join(format!("bulk-{latency}")), cache)
         .env("M365_SANDBOX_LATENCY_MS", latency.to_string())
         .env("M365_SANDBOX_MAILBOX_DELAY_MS", "0");
     if let Some(p) = probe {
         launch.approve(p).await?;
     }
-    let server = Arc::new(Server::spawn(&launch)?);
-    server.initialize().await?;
+    let server = Arc::new(Server::start(&launch).await?);
     server.tools_list().await?;
     let domain = domain(&server).await?;
     let control = launch.control().await?;
@@ -381,12 +377,11 @@ const CLIENT_TOLERANCE_MS: f64 = 100.0;
 async fn limited(opts: &Options, root: &Path, cache: &Path) -> std::io::Result<Value> {
     // The limit this binary uses by default (or the caller's
     // MAX_REQUESTS_PER_MINUTE), passed on explicitly.
-    let limit = crate::config::Config::from_env(true, false).max_requests_per_minute as usize;
-    let launch = Launch::sandbox(&root.join("bulk-limited"), cache)
+    let limit = m365_admin::config::Config::from_env(true, false).max_requests_per_minute as usize;
+    let launch = Launch::sandbox(&opts.server, &root.join("bulk-limited"), cache)
         .env("RATE_LIMIT_ENABLED", "true")
         .env("MAX_REQUESTS_PER_MINUTE", limit.to_string());
-    let server = Arc::new(Server::spawn(&launch)?);
-    server.initialize().await?;
+    let server = Arc::new(Server::start(&launch).await?);
     server.tools_list().await?;
     let domain = domain(&server).await?;
     let control = launch.control().await?;

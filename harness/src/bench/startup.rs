@@ -11,8 +11,7 @@ use std::time::Instant;
 /// answer (ms), with the answer's size and its number of tools.
 pub(super) async fn time_start(launch: &Launch) -> std::io::Result<(f64, f64, usize, usize)> {
     let t0 = Instant::now();
-    let s = Server::spawn(launch)?;
-    s.initialize().await?;
+    let s = Server::start(launch).await?;
     let init = ms(t0.elapsed());
     let (bytes, tools) = s.tools_list().await?;
     Ok((init, ms(t0.elapsed()), bytes, tools))
@@ -22,16 +21,17 @@ pub(super) async fn startup(opts: &Options, root: &Path, cache: &Path) -> std::i
     // Cold: the first start compiles every plugin component, into a cache
     // of its own so that a cache the caller keeps does not hide the cost.
     let (cold_init, cold_list, _, _) = time_start(&Launch::sandbox(
+        &opts.server,
         &root.join("cold"),
         &root.join("cold-cache"),
     ))
     .await?;
-    super::warm_cache(root, cache).await?;
+    super::warm_cache(opts, root, cache).await?;
     let (mut inits, mut lists) = (Vec::new(), Vec::new());
     let (mut bytes, mut tools) = (0, 0);
     for i in 0..opts.runs {
         // A new data folder each time: the first start of a new user.
-        let launch = Launch::sandbox(&root.join(format!("warm-{i}")), cache);
+        let launch = Launch::sandbox(&opts.server, &root.join(format!("warm-{i}")), cache);
         let (init, list, b, t) = time_start(&launch).await?;
         inits.push(init);
         lists.push(list);
@@ -50,13 +50,12 @@ pub(super) async fn startup(opts: &Options, root: &Path, cache: &Path) -> std::i
 
 /// Sequential round trips of the preview call over stdio.
 pub(super) async fn calls(opts: &Options, root: &Path, cache: &Path) -> std::io::Result<Value> {
-    let s = Server::spawn(&Launch::sandbox(&root.join("calls"), cache))?;
-    s.initialize().await?;
+    let s = Server::start(&Launch::sandbox(&opts.server, &root.join("calls"), cache)).await?;
     s.tools_list().await?;
     // The first call seeds the example templates.
     s.call(PREVIEW_TOOL, preview_args())
         .await
-        .map_err(super::fail)?;
+        .map_err(|e| super::fail(e.to_string()))?;
     let mut trips = Vec::with_capacity(opts.calls);
     let mut errors = 0;
     for _ in 0..opts.calls {

@@ -1,7 +1,7 @@
-//! `m365-admin bench`: what a user feels, measured the way Claude Code sees
-//! the server — this same binary started as `serve --sandbox` and spoken to
-//! with JSON-RPC over its stdio — plus the host's own share of a call,
-//! measured in-process. Each part can run alone (`--only`):
+//! `m365-harness bench`: what a user feels, measured the way Claude Code
+//! sees the server — the `m365-admin` binary started as `serve --sandbox`
+//! and spoken to with rmcp's client over its stdio — plus the host's own
+//! share of a call, measured in-process. Each part can run alone (`--only`):
 //!
 //! - `startup`: to `initialize` and to `tools/list`, cold and warm compile
 //!   cache ([`startup`]);
@@ -23,8 +23,11 @@ mod memory;
 mod scaling;
 mod startup;
 
+pub(crate) use crate::client::Server;
+pub(crate) use crate::fail;
+pub(crate) use crate::launch::Launch;
 use serde_json::{Value, json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -54,6 +57,8 @@ impl Part {
 /// What to measure, and how much.
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// The m365-admin binary measured.
+    pub server: PathBuf,
     /// The parts to run; all when empty.
     pub only: Vec<Part>,
     /// Warm start-ups to time.
@@ -107,7 +112,7 @@ async fn run_in(opts: &Options, root: &Path) -> std::io::Result<Value> {
             startup::startup(opts, root, &cache).await?,
         );
     } else {
-        warm_cache(root, &cache).await?;
+        warm_cache(opts, root, &cache).await?;
     }
     if parts.contains(&Part::Calls) {
         out.insert("call".into(), startup::calls(opts, root, &cache).await?);
@@ -116,7 +121,7 @@ async fn run_in(opts: &Options, root: &Path) -> std::io::Result<Value> {
         out.insert("host".into(), host::run(opts, root, &cache).await?);
     }
     if parts.contains(&Part::Memory) {
-        out.insert("memory".into(), memory::run(root, &cache).await?);
+        out.insert("memory".into(), memory::run(opts, root, &cache).await?);
     }
     if parts.contains(&Part::Scaling) {
         out.insert("scaling".into(), scaling::run(opts, root, &cache).await?);
@@ -179,14 +184,16 @@ fn copy_files(from: &Path, to: &Path) -> std::io::Result<()> {
 
 /// Compiles every bundled plugin into `cache` once, so that the parts
 /// after it measure warm starts.
-async fn warm_cache(root: &Path, cache: &Path) -> std::io::Result<()> {
-    let s = Server::spawn(&Launch::sandbox(&root.join("warm-cache"), cache))?;
-    s.initialize().await?;
+async fn warm_cache(opts: &Options, root: &Path, cache: &Path) -> std::io::Result<()> {
+    let s = Server::start(&Launch::sandbox(
+        &opts.server,
+        &root.join("warm-cache"),
+        cache,
+    ))
+    .await?;
     s.tools_list().await?;
     Ok(())
 }
-
-pub(crate) use crate::child_server::{Launch, Server, fail};
 
 /// One call of a pool: when it started and ended (since the pool started),
 /// and how it went.
@@ -225,7 +232,7 @@ pub(crate) async fn pool(
                 let ended = t0.elapsed();
                 let (error, result) = match r {
                     Ok(v) => (None, v),
-                    Err(e) => (Some(e), Value::Null),
+                    Err(e) => (Some(e.to_string()), Value::Null),
                 };
                 out.push(Done {
                     started,

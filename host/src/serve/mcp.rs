@@ -4,9 +4,11 @@
 //! (the model reads it); protocol errors are only for requests that cannot be
 //! routed.
 
+use super::results::{KeptResults, error_result, success_result, with_envelope};
 use crate::app::App;
 use crate::caps::call::Progress;
 use crate::errors::CodedError;
+use crate::pipeline::confirm;
 use rmcp::model::*;
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -17,11 +19,16 @@ use tokio::sync::mpsc;
 #[derive(Clone)]
 pub struct Server {
     app: Arc<App>,
+    /// Cut results of this session, readable as `m365://results/{id}`.
+    kept: Arc<KeptResults>,
 }
 
 impl Server {
     pub fn new(app: Arc<App>) -> Server {
-        Server { app }
+        Server {
+            app,
+            kept: Arc::default(),
+        }
     }
 
     fn tools(&self) -> Vec<Tool> {
@@ -49,10 +56,7 @@ impl Server {
                     && self.app.config.enable_confirmation
                     && let Some(Value::Object(props)) = schema.get_mut("properties")
                 {
-                    props.insert(
-                        crate::confirm::TOKEN_ARG.into(),
-                        crate::confirm::token_property(),
-                    );
+                    props.insert(confirm::TOKEN_ARG.into(), confirm::token_property());
                 }
                 let mut tool = Tool::new(
                     e.tool.name.clone(),
@@ -68,78 +72,11 @@ impl Server {
     }
 }
 
-/// The key of the envelope in structured results and `_meta`.
-pub const ENVELOPE_KEY: &str = "m365-admin/envelope";
-
-/// The result a client sees for a coded error.
-/// A plugin's message may quote anything it was given; the client is never
-/// shown a registered secret or a token.
-pub fn error_result(e: &CodedError) -> CallToolResult {
-    let text = crate::secret::redact(&e.to_string());
-    let mut r = CallToolResult::error(vec![ContentBlock::text(text)]);
-    r.structured_content = Some(crate::secret::redact_strings(&e.to_json()));
-    r
-}
-
-pub fn success_result(v: Value) -> CallToolResult {
-    let v = crate::secret::redact_strings(&v);
-    let text = serde_json::to_string_pretty(&v).unwrap_or_default();
-    let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
-    if v.is_object() {
-        r.structured_content = Some(v);
-    }
-    r
-}
-
-/// Says where the call ran, in the structured result and in `_meta`.
-fn with_envelope(mut r: CallToolResult, envelope: &Value) -> CallToolResult {
-    if envelope.is_null() {
-        return r;
-    }
-    if let Some(Value::Object(o)) = r.structured_content.as_mut() {
-        o.insert(ENVELOPE_KEY.into(), envelope.clone());
-    }
-    let mut meta = r.meta.take().unwrap_or_default();
-    meta.0.insert(ENVELOPE_KEY.into(), envelope.clone());
-    r.meta = Some(meta);
-    r
-}
-
-/// A result too long for the client's context: its head, and a link to the
-/// whole, which stays readable as a resource for this session.
-fn bounded(app: &App, tool: &str, r: CallToolResult) -> CallToolResult {
-    let text: String = r
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect();
-    let max = app.config.max_result_chars;
-    if text.chars().count() <= max {
-        return r;
-    }
-    let uri = app.keep_result(tool, &text);
-    let head: String = text.chars().take(max.saturating_sub(400)).collect();
-    let total = text.chars().count();
-    let note = format!(
-        "\n… [cut at {} of {total} characters so as not to flood the conversation; the whole result is the resource {uri}. Read it, or call the tool again with a smaller `top` or a narrower filter.]",
-        head.chars().count()
-    );
-    let link = ContentBlock::resource_link(
-        rmcp::model::Resource::new(uri.clone(), format!("{tool} result"))
-            .with_description(format!("The whole {tool} result ({total} characters)"))
-            .with_mime_type("application/json"),
-    );
-    let mut out = CallToolResult::success(vec![ContentBlock::text(format!("{head}{note}")), link]);
-    out.is_error = r.is_error;
-    out.structured_content = Some(json!({"truncated": true, "resource": uri, "characters": total}));
-    out
-}
-
 /// Asks for confirmation through MCP elicitation when the client declared
 /// it: a form with one boolean, `confirm`. A client error or a protocol that
 /// forbids server-to-client requests falls back to the token flow.
-fn elicitor(peer: &rmcp::Peer<RoleServer>) -> Option<crate::confirm::Elicitor> {
-    use crate::confirm::Answer;
+fn elicitor(peer: &rmcp::Peer<RoleServer>) -> Option<confirm::Elicitor> {
+    use confirm::Answer;
     if peer.supported_elicitation_modes().is_empty() {
         return None;
     }
@@ -236,7 +173,9 @@ impl ServerHandler for Server {
         // answers the call instead of leaving the client waiting.
         let app = self.app.clone();
         let name = request.name.to_string();
-        let task = tokio::spawn(async move { app.call_tool(&name, args, progress, elicit).await });
+        let task = tokio::spawn(async move {
+            crate::pipeline::call_tool(&app, &name, args, progress, elicit).await
+        });
         let abort = task.abort_handle();
         let joined = async {
             task.await.unwrap_or_else(|e| {
@@ -259,14 +198,18 @@ impl ServerHandler for Server {
             let _ = f.await;
         }
         let result = match outcome {
-            Some(Ok(v)) => bounded(&self.app, &request.name, success_result(v)),
+            Some(Ok(v)) => self.kept.bounded(
+                self.app.config.max_result_chars,
+                &request.name,
+                success_result(v),
+            ),
             Some(Err(e)) => error_result(&e),
             None => error_result(&CodedError::new(
                 crate::errors::ErrorCode::Plugin001,
                 "The call was cancelled by the client; the plugin was stopped.",
             )),
         };
-        let result = with_envelope(result, &self.app.envelope().await);
+        let result = with_envelope(result, &super::envelope::envelope(&self.app).await);
         Ok(CallToolResponse::Complete(result))
     }
 
@@ -275,25 +218,7 @@ impl ServerHandler for Server {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let mut resources = vec![
-            Resource::new("m365://health", "MCP Server Health Status")
-                .with_description(
-                    "Status, authentication, Graph connectivity, tenant and loaded plugins",
-                )
-                .with_mime_type("application/json"),
-            Resource::new("m365://metrics", "Usage metrics")
-                .with_description(
-                    "From the audit trail: calls, success rate, avg/p95 duration per tool, errors by code, throttling, template sends per week",
-                )
-                .with_mime_type("application/json"),
-        ];
-        for r in self.app.list_resources().await {
-            let mut res = Resource::new(r.uri, r.name).with_mime_type(r.mime_type);
-            if let Some(d) = r.description {
-                res = res.with_description(d);
-            }
-            resources.push(res);
-        }
+        let resources = super::resources::list(&self.app).await;
         Ok(ListResourcesResult::with_all_items(resources))
     }
 
@@ -322,7 +247,7 @@ impl ServerHandler for Server {
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        match self.app.read_resource(&request.uri).await {
+        match super::resources::read(&self.app, &self.kept, &request.uri).await {
             Ok((mime, text)) => Ok(ReadResourceResponse::Complete(ReadResourceResult::new(
                 vec![ResourceContents::text(text, request.uri.clone()).with_mime_type(mime)],
             ))),
