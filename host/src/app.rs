@@ -18,6 +18,7 @@ use crate::store::Database;
 use crate::store::backup_schedule::LastBackup;
 use crate::store::key::DbKey;
 use crate::tenant::Tenant;
+use m365_policy::Mode;
 use std::sync::Arc;
 
 pub struct App {
@@ -66,7 +67,11 @@ impl App {
                 upstream: connection.as_ref().map(|c| c.upstream.clone()),
                 db: db.clone(),
                 manifests: connection.as_ref().map(|c| c.manifests.clone()),
-                read_only: config.read_only,
+                mode: if config.read_only {
+                    Mode::ReadOnly
+                } else {
+                    Mode::ReadWrite
+                },
                 settings: config
                     .mail_signoff
                     .iter()

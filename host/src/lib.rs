@@ -12,7 +12,6 @@ pub mod errors;
 pub mod health;
 pub mod http_client;
 pub mod logging;
-pub mod permissions;
 pub mod pipeline;
 pub mod plugins;
 pub mod reload;

@@ -5,8 +5,9 @@
 
 use super::{ScopeArgs, TenantArgs};
 use m365_admin::app::App;
+use m365_admin::auth::token_roles;
 use m365_admin::errors::{CodedError, ErrorCode};
-use m365_admin::permissions::{self, EXCHANGE_APP_PERMISSION};
+use m365_policy::entra::{self, EXCHANGE_APP_PERMISSION};
 use serde_json::{Value, json};
 use std::process::ExitCode;
 
@@ -44,9 +45,9 @@ async fn granted_roles(app: &App) -> Result<(Vec<String>, Vec<String>), CodedErr
         .auth()
         .token(m365_admin::auth::EXCHANGE_SCOPE)
         .await
-        .map(|t| permissions::token_roles(t.expose()))
+        .map(|t| token_roles(t.expose()))
         .unwrap_or_default();
-    Ok((permissions::token_roles(graph.expose()), exchange))
+    Ok((token_roles(graph.expose()), exchange))
 }
 
 async fn check(app: &App) -> Report {
@@ -84,7 +85,7 @@ async fn check(app: &App) -> Report {
         lines.push(format!("PROBLEM credentials: {e}"));
     }
     let mut missing = Vec::new();
-    let host_grants = vec![permissions::HOST_NEEDS.to_string()];
+    let host_grants = vec![entra::host_grant()];
     let owners = registry
         .plugins
         .values()
@@ -92,7 +93,7 @@ async fn check(app: &App) -> Report {
         .chain(std::iter::once(("(host)", &host_grants)));
     for (name, grants) in owners {
         for grant in grants {
-            for need in permissions::needs(grant) {
+            if let Some(need) = entra::needs(grant) {
                 let held = if need.permission == EXCHANGE_APP_PERMISSION {
                     &exchange_roles
                 } else {

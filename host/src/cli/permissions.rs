@@ -5,9 +5,8 @@
 
 use super::{ScopeArgs, TenantArgs};
 use m365_admin::errors::CodedError;
-use m365_admin::permissions::{
-    EXCHANGE_APP_PERMISSION, EXCHANGE_ROLE, HOST_NEEDS, permissions_for,
-};
+use m365_policy::Grant;
+use m365_policy::entra::{EXCHANGE_APP_PERMISSION, EXCHANGE_ROLE, host_grant, permissions_for};
 use std::process::ExitCode;
 
 pub async fn run(scope: ScopeArgs) -> Result<ExitCode, CodedError> {
@@ -26,11 +25,11 @@ pub async fn run(scope: ScopeArgs) -> Result<ExitCode, CodedError> {
     plugins.sort();
     plugins.dedup();
     // The host's own read (health, the domain in every envelope).
-    let mut graph = permissions_for(&[HOST_NEEDS.to_string()]);
+    let mut graph = permissions_for(&[host_grant()]);
     let mut exchange = false;
     for p in &plugins {
         let grants = &registry.plugins[*p].grants;
-        exchange |= grants.iter().any(|g| g.starts_with("exchange:"));
+        exchange |= grants.iter().any(|g| matches!(g, Grant::Exchange(_)));
         for perm in permissions_for(grants) {
             if perm != EXCHANGE_APP_PERMISSION {
                 graph.push(perm);

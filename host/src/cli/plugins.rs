@@ -6,12 +6,13 @@
 
 use m365_admin::config::Config;
 use m365_admin::errors::{CodedError, ErrorCode};
-use m365_admin::permissions;
 use m365_admin::plugins::admission::{Checked, Refusal, component_is_a_file_name};
 use m365_admin::plugins::manifest::Manifest;
 use m365_admin::plugins::registry::{BUNDLED, Registry};
 use m365_admin::plugins::runtime::{PluginInfo, Runtime, Services};
 use m365_admin::store::Database;
+use m365_policy::Grant;
+use m365_policy::entra;
 use serde_json::{Value, json};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -97,6 +98,8 @@ struct Candidate {
     manifest_text: String,
     wasm: Vec<u8>,
     digest: String,
+    /// What its policy grants, as the administrator approves them.
+    grants: Vec<Grant>,
     info: PluginInfo,
 }
 
@@ -160,6 +163,7 @@ async fn inspect(rt: &Runtime, path: &Path) -> Result<Candidate, CodedError> {
         manifest_text,
         wasm,
         digest: admitted.digest,
+        grants: admitted.grants,
         info: admitted.info,
     })
 }
@@ -190,30 +194,29 @@ fn describe(c: &Candidate) -> String {
         ));
     }
     out.push_str("\nGrants (what it may do in the tenant):\n");
-    let grants = c.manifest.grant_list();
+    let grants = &c.grants;
     if grants.is_empty() {
         out.push_str("  none\n");
     }
-    for g in &grants {
-        let needs: Vec<String> = permissions::needs(g)
-            .into_iter()
-            .map(|n| n.permission)
-            .collect();
-        if needs.is_empty() {
-            out.push_str(&format!("  {g}\n"));
-        } else {
-            out.push_str(&format!("  {g:<48} needs {}\n", needs.join(", ")));
+    for g in grants {
+        match entra::needs(g) {
+            Some(need) => out.push_str(&format!(
+                "  {:<48} needs {}\n",
+                g.to_string(),
+                need.permission
+            )),
+            None => out.push_str(&format!("  {g}\n")),
         }
     }
-    let perms = permissions::permissions_for(&grants);
+    let perms = entra::permissions_for(grants);
     if !perms.is_empty() {
         out.push_str(&format!(
             "\nEntra ID application permissions it implies: {}\n",
             perms.join(", ")
         ));
     }
-    if grants.iter().any(|g| g.starts_with("exchange:")) {
-        out.push_str(&format!("Exchange: {}\n", permissions::EXCHANGE_ROLE));
+    if grants.iter().any(|g| matches!(g, Grant::Exchange(_))) {
+        out.push_str(&format!("Exchange: {}\n", entra::EXCHANGE_ROLE));
     }
     out
 }
@@ -300,11 +303,10 @@ async fn add(config: &Config, db: &Database, path: &Path, yes: bool) -> Result<V
         }
     }
     let target = install(config, &c)?;
-    let grants = c.manifest.grant_list();
-    db.approval_put(&c.manifest.name, &c.manifest.version, &c.digest, &grants)?;
+    db.approval_put(&c.manifest.name, &c.manifest.version, &c.digest, &c.grants)?;
     let _ = db.audit_event(
         "plugin approved",
-        &json!({"plugin": c.manifest.name, "version": c.manifest.version, "digest": c.digest, "grants": grants}),
+        &json!({"plugin": c.manifest.name, "version": c.manifest.version, "digest": c.digest, "grants": c.grants}),
     );
     Ok(json!({
         "approved": c.manifest.name,
@@ -312,7 +314,7 @@ async fn add(config: &Config, db: &Database, path: &Path, yes: bool) -> Result<V
         "digest": c.digest,
         "installedAt": target,
         "tools": c.info.tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
-        "grants": grants,
+        "grants": c.grants,
         "message": "Approved and installed; a running server loads it within a few seconds.",
     }))
 }

@@ -88,7 +88,7 @@ async fn run_tool(
     crate::secret::register_fields(&args, &entry.tool.secret_fields);
     ran.arguments = crate::secret::redact_json(&args, &entry.tool.secret_fields);
     if let Err(e) = entry.validator.check(name, &args) {
-        ran.result = Err(e);
+        ran.result = Err(e.into());
         return ran;
     }
     let plugin = &registry.plugins[&entry.plugin];

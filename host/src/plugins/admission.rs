@@ -9,11 +9,12 @@
 //! itself, under its manifest's name; every tool has a valid name and JSON
 //! Schemas the host can use ([`Checked::admit`]).
 
-use super::manifest::{Manifest, ManifestError, Policy};
+use super::manifest::{Manifest, ManifestError};
 use super::runtime::bindings::m365::plugin::types::Tool;
 use super::runtime::{PluginInfo, Prepared, Runtime};
-use super::validate::{ArgumentValidator, SchemaError};
 use crate::errors::CodedError;
+use m365_policy::arguments::{ArgumentValidator, SchemaError};
+use m365_policy::{Grant, Policy};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -66,6 +67,8 @@ pub struct Checked {
 pub struct Admitted {
     pub manifest: Manifest,
     pub digest: String,
+    /// What its policy grants, in canonical order.
+    pub grants: Vec<Grant>,
     pub prepared: Prepared,
     pub info: PluginInfo,
     /// Its tools, in the order it described them.
@@ -86,6 +89,11 @@ impl Checked {
         })
     }
 
+    /// The policy its grants give.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
     /// Compiles and links the component, has it describe itself and checks
     /// what it says.
     pub async fn admit(self, runtime: &Runtime, wasm: &[u8]) -> Result<Admitted, Refusal> {
@@ -94,6 +102,7 @@ impl Checked {
             digest,
             policy,
         } = self;
+        let grants = policy.grants();
         let prepared = runtime
             .prepare(&digest, wasm, policy)
             .map_err(Refusal::NotLoadable)?;
@@ -115,6 +124,7 @@ impl Checked {
         Ok(Admitted {
             manifest,
             digest,
+            grants,
             prepared,
             info,
             tools,
@@ -131,9 +141,11 @@ fn tool_entry(plugin: &str, tool: &Tool) -> Result<ToolEntry, Refusal> {
             tool: tool.name.clone(),
             source,
         })?;
-    let validator = ArgumentValidator::new(&input).map_err(|source| Refusal::InputSchema {
-        tool: tool.name.clone(),
-        source,
+    let validator = ArgumentValidator::new(&input, crate::secret::redact).map_err(|source| {
+        Refusal::InputSchema {
+            tool: tool.name.clone(),
+            source,
+        }
     })?;
     let Value::Object(input_schema) = input else {
         return Err(Refusal::InputNotObject(tool.name.clone()));

@@ -8,6 +8,7 @@ use super::admission::{Checked, Refusal, ToolEntry, component_is_a_file_name};
 use super::manifest::Manifest;
 use super::runtime::{PluginInfo, Prepared, Runtime};
 use crate::store::{Database, StoreError};
+use m365_policy::Grant;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -36,7 +37,8 @@ pub struct LoadedPlugin {
     pub version: String,
     pub source: String,
     pub digest: String,
-    pub grants: Vec<String>,
+    /// What its policy grants, in canonical order.
+    pub grants: Vec<Grant>,
     pub prepared: Prepared,
     pub info: PluginInfo,
 }
@@ -94,8 +96,16 @@ enum NotApproved {
         now: String,
         approved: String,
     },
-    #[error("its manifest asks for more than was approved ({}); {}", .extra.join(", "), again(.dir))]
-    Wider { dir: String, extra: Vec<String> },
+    #[error("its manifest asks for more than was approved ({}); {}", list(.extra), again(.dir))]
+    Wider { dir: String, extra: Vec<Grant> },
+}
+
+fn list(grants: &[Grant]) -> String {
+    grants
+        .iter()
+        .map(Grant::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn again(dir: &str) -> String {
@@ -211,7 +221,7 @@ impl Registry {
                 version: manifest.version.clone(),
                 source: c.source,
                 digest: admitted.digest,
-                grants: manifest.grant_list(),
+                grants: admitted.grants,
                 prepared: admitted.prepared,
                 info: admitted.info,
             },
@@ -251,11 +261,7 @@ fn check_approval(
             approved: approval.digest[..approval.digest.len().min(12)].to_string(),
         });
     }
-    let extra: Vec<String> = manifest
-        .grant_list()
-        .into_iter()
-        .filter(|g| !approval.grants.contains(g))
-        .collect();
+    let extra = checked.policy().beyond(&approval.grants);
     if !extra.is_empty() {
         return Err(NotApproved::Wider { dir: dir(), extra });
     }

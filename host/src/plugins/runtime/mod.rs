@@ -27,12 +27,12 @@ use crate::caps::gate::Gate;
 use crate::caps::upstream::Upstream;
 use crate::config::CallLimits;
 use crate::errors::{CodedError, ErrorCode};
-use crate::plugins::manifest::Policy;
 use crate::store::Database;
 use bindings::m365::plugin::host::TenantInfo;
 pub use bindings::m365::plugin::types::{PluginInfo, Resource, ResourceContents, ToolError};
 use engine::{CompiledCache, TICK};
-use imports::{AddinAccess, MemoryLimit, PluginState, StoreAccess};
+use imports::{MemoryLimit, PluginState};
+use m365_policy::{Mode, Policy};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,13 +57,11 @@ enum Out {
     Resources(Vec<Resource>),
 }
 
-/// A plugin ready to instantiate.
+/// A plugin ready to instantiate, and the policy every instance of it runs
+/// under.
 pub struct Prepared {
     pre: bindings::PluginPre<PluginState>,
-    policy: Arc<crate::caps::grants::GraphPolicy>,
-    exchange: Arc<Vec<String>>,
-    store_granted: bool,
-    addins_granted: bool,
+    policy: Arc<Policy>,
 }
 
 pub struct Runtime {
@@ -87,7 +85,7 @@ pub struct Services {
     /// Is it the sandbox; the tenant id.
     pub tenant: (bool, String),
     /// Read-only mode: the gate lets only reads through.
-    pub read_only: bool,
+    pub mode: Mode,
     /// Operator settings plugins may read (`host.setting`).
     pub settings: Vec<(String, String)>,
 }
@@ -123,10 +121,7 @@ impl Runtime {
         let pre = self.linker.instantiate_pre(&component)?;
         Ok(Prepared {
             pre: bindings::PluginPre::new(pre)?,
-            policy: Arc::new(policy.graph),
-            exchange: Arc::new(policy.exchange),
-            store_granted: policy.store,
-            addins_granted: policy.addin_manifests,
+            policy: Arc::new(policy),
         })
     }
 
@@ -140,8 +135,7 @@ impl Runtime {
         let gate = Gate {
             upstream: self.services.upstream.clone(),
             policy: prepared.policy.clone(),
-            exchange: prepared.exchange.clone(),
-            read_only: self.services.read_only,
+            mode: self.services.mode,
             call: call.clone(),
         };
         let state = PluginState {
@@ -153,14 +147,9 @@ impl Runtime {
                 hit: false,
             },
             gate,
-            store: StoreAccess {
-                db: self.services.db.clone(),
-                granted: prepared.store_granted,
-            },
-            addins: AddinAccess {
-                fetcher: self.services.manifests.clone(),
-                granted: prepared.addins_granted,
-            },
+            policy: prepared.policy.clone(),
+            db: self.services.db.clone(),
+            manifests: self.services.manifests.clone(),
             environment: self.environment.clone(),
             settings: self.settings.clone(),
             call,

@@ -13,13 +13,10 @@ impl bindings::m365::plugin::addins::Host for PluginState {
         &mut self,
         url: String,
     ) -> wasmtime::Result<Result<WitAddinManifest, ToolError>> {
-        let plugin = self.call.plugin.clone();
-        if !self.addins.granted {
-            return Ok(Err(self.refuse_ungranted(format!(
-                "Plugin `{plugin}` asked for an add-in manifest without the `addin-manifests` grant; its manifest must say `addin-manifests = true` under [grants]."
-            ))));
+        if let Err(denial) = self.policy.check_addin_manifests() {
+            return Ok(Err(self.refuse(denial)));
         }
-        let Some(fetcher) = self.addins.fetcher.clone() else {
+        let Some(fetcher) = self.manifests.clone() else {
             return Ok(Err(to_tool_error(CodedError::new(
                 ErrorCode::Input001,
                 "Add-in manifests cannot be fetched in this mode; run the tool through `m365-admin serve`.",

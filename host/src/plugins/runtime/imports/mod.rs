@@ -1,8 +1,9 @@
 //! The WIT imports a plugin instance gets, implemented on `PluginState`:
 //! `host` (progress, log, settings, tenant, time, confirmation, sleep),
-//! `store` (its own namespace of documents and logs, if granted), `addins`
-//! (manifests fetched and checked by the host, if granted), and the WASI and
-//! wasi:http views, whose outgoing requests go through the capability gate.
+//! `store` (its own namespace of documents and logs, if its policy grants
+//! it), `addins` (manifests fetched and checked by the host, likewise), and
+//! the WASI and wasi:http views, whose outgoing requests go through the
+//! capability gate.
 //! Everything an instance can touch is a field here; nothing else is linked.
 
 mod addins;
@@ -15,8 +16,9 @@ use super::bindings::m365::plugin::types::ToolError;
 use crate::caps::addin_manifest::ManifestFetcher;
 use crate::caps::call::CallCtx;
 use crate::caps::gate::Gate;
-use crate::errors::{CodedError, ErrorCode};
+use crate::errors::CodedError;
 use crate::store::Database;
+use m365_policy::{Denial, Policy};
 use std::sync::Arc;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
@@ -61,23 +63,16 @@ pub struct PluginState {
     pub(super) table: ResourceTable,
     pub(super) memory: MemoryLimit,
     pub(super) gate: Gate,
-    pub(super) store: StoreAccess,
-    pub(super) addins: AddinAccess,
+    /// What it was granted: the gate judges requests by it, the store and
+    /// add-in imports ask it first.
+    pub(super) policy: Arc<Policy>,
+    /// The database its `store` namespace is in, if this command has one.
+    pub(super) db: Option<Database>,
+    /// Add-in manifest fetching, if this command has a tenant.
+    pub(super) manifests: Option<ManifestFetcher>,
     pub(super) environment: TenantInfo,
     pub(super) settings: Arc<Vec<(String, String)>>,
     pub(super) call: Arc<CallCtx>,
-}
-
-/// Add-in manifest fetching as one plugin sees it.
-pub struct AddinAccess {
-    pub(super) fetcher: Option<ManifestFetcher>,
-    pub(super) granted: bool,
-}
-
-/// The store as one plugin sees it: its own namespace, if granted.
-pub struct StoreAccess {
-    pub(super) db: Option<Database>,
-    pub(super) granted: bool,
 }
 
 impl WasiView for PluginState {
@@ -102,10 +97,10 @@ impl WasiHttpView for PluginState {
 impl bindings::m365::plugin::types::Host for PluginState {}
 
 impl PluginState {
-    /// A capability used without its grant: PLUGIN_001, kept as the call's
-    /// cause whatever the plugin makes of it.
-    pub(super) fn refuse_ungranted(&self, message: String) -> ToolError {
-        let e = CodedError::new(ErrorCode::Plugin001, message);
+    /// A host import the policy refused: the denial's code and sentence,
+    /// kept as the call's cause whatever the plugin makes of it.
+    pub(super) fn refuse(&self, denial: Denial) -> ToolError {
+        let e = CodedError::new(denial.code(), denial.sentence(&self.call.plugin));
         self.call.host_error(e.clone());
         to_tool_error(e)
     }

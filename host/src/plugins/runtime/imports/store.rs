@@ -25,13 +25,11 @@ impl PluginState {
         &mut self,
         op: impl FnOnce(&Database, &str) -> Result<T, crate::store::StoreError>,
     ) -> wasmtime::Result<Result<T, ToolError>> {
-        let plugin = self.call.plugin.clone();
-        if !self.store.granted {
-            return Ok(Err(self.refuse_ungranted(format!(
-                "Plugin `{plugin}` used the store without the `store` grant; its manifest must say `store = true` under [grants] (and an administrator must approve it)."
-            ))));
+        if let Err(denial) = self.policy.check_store() {
+            return Ok(Err(self.refuse(denial)));
         }
-        let Some(db) = &self.store.db else {
+        let plugin = self.call.plugin.clone();
+        let Some(db) = &self.db else {
             return Ok(Err(to_tool_error(CodedError::new(
                 ErrorCode::Store001,
                 "No database is open in this mode; run the tool through `m365-admin serve` or `m365-admin call`.",
