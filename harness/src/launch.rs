@@ -1,9 +1,10 @@
 //! How the harness starts `m365-admin`: `serve --sandbox` in a data folder
-//! of its own with a clean environment, and the administrator's commands
-//! (`plugins add`, `audit export`) on the same folder while it runs.
+//! of its own with a clean environment, the administrator's commands
+//! (`plugins add`, `audit export`) on the same folder while it runs, and the
+//! sandbox crate's client of the tenant it started.
 
-use crate::control::Control;
 use crate::fail;
+use m365_sandbox::client::SandboxClient;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -61,9 +62,11 @@ impl Launch {
         cmd
     }
 
-    /// The sandbox tenant's control endpoint (once the server has started).
-    pub async fn control(&self) -> std::io::Result<Control> {
-        Control::connect(&self.dir.join("data/sandbox")).await
+    /// A client of the sandbox tenant (request log, faults, seats, state,
+    /// outbox), as its `endpoint.json` describes it once the server has
+    /// started.
+    pub fn control(&self) -> std::io::Result<SandboxClient> {
+        SandboxClient::from_endpoint_file(&self.dir.join("data/sandbox")).map_err(fail)
     }
 
     /// Approves and installs a plugin folder the way an administrator does

@@ -7,7 +7,6 @@
 
 mod bench;
 mod client;
-mod control;
 mod launch;
 mod soak;
 
@@ -77,9 +76,10 @@ enum Command {
     },
 }
 
-/// An error of the harness itself (not of the server it measures).
-pub fn fail(what: impl Into<String>) -> std::io::Error {
-    std::io::Error::other(what.into())
+/// An error of the harness itself, or of the sandbox's control API (not of
+/// the server it measures).
+pub fn fail(what: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(what.to_string())
 }
 
 /// The m365-admin to run: the one named, or the one beside this binary.

@@ -7,9 +7,9 @@
 //! and the audit chain verifies.
 
 use crate::client::Server;
-use crate::control::Control;
 use crate::fail;
 use crate::launch::Launch;
+use m365_sandbox::client::SandboxClient;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -121,12 +121,10 @@ pub async fn run(opts: SoakOptions) -> std::io::Result<Value> {
         .await
         .map_err(|e| fail(format!("could not start the server: {e}")))?;
     let server = Arc::new(server);
-    let control = Arc::new(launch.control().await?);
+    let control = Arc::new(launch.control()?);
     // Seats for every user the run creates (each is deleted again, but a
     // delete that meets a fault leaves its user behind).
-    let _ = control
-        .put("skus/O365_BUSINESS_ESSENTIALS", json!({"enabled": 100_000}))
-        .await;
+    let _ = control.set_seats("O365_BUSINESS_ESSENTIALS", 100_000).await;
     let tally = Arc::new(Mutex::new(Tally::default()));
     let started = Instant::now();
     let deadline = started + opts.duration;
@@ -154,12 +152,12 @@ pub async fn run(opts: SoakOptions) -> std::io::Result<Value> {
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(1500).min(deadline - Instant::now())).await;
         let fault = &catalogue[rng.random_range(0..catalogue.len())];
-        if control.post("faults", fault.clone()).await.is_ok() {
+        if control.add_fault(fault).await.is_ok() {
             faults_injected += 1;
         }
         // The tenant's request log is the emulator's, not the server's:
         // keep it from counting as the server's memory.
-        let _ = control.delete("requests").await;
+        let _ = control.clear_requests().await;
         if rss_start == 0 && started.elapsed() >= warm_up {
             rss_start = server.status_kb("VmRSS");
             fds_start = server.open_fds();
@@ -171,7 +169,7 @@ pub async fn run(opts: SoakOptions) -> std::io::Result<Value> {
         }));
     }
     while clients.join_next().await.is_some() {}
-    let _ = control.delete("faults").await;
+    let _ = control.clear_faults().await;
     let rss_end = server.status_kb("VmRSS");
     let fds_end = server.open_fds();
     let rss_peak = server.status_kb("VmHWM");
@@ -465,7 +463,7 @@ struct Effects {
 
 /// Every acknowledged change is present exactly once (deleted users gone),
 /// and the outbox holds each acknowledged send once.
-async fn check_effects(server: &Server, control: &Control, tally: &Mutex<Tally>) -> Effects {
+async fn check_effects(server: &Server, control: &SandboxClient, tally: &Mutex<Tally>) -> Effects {
     let (templates, users, sends_ok, sends_uncertain) = {
         let t = tally.lock().unwrap_or_else(|e| e.into_inner());
         (
@@ -490,7 +488,7 @@ async fn check_effects(server: &Server, control: &Control, tally: &Mutex<Tally>)
             e.problems.push(format!("template {id} is missing"));
         }
     }
-    let state = control.get("state").await.unwrap_or(Value::Null);
+    let state = control.state().await.unwrap_or(Value::Null);
     let count = |upn: &str| {
         state["users"].as_array().map_or(0, |all| {
             all.iter()
@@ -516,14 +514,13 @@ async fn check_effects(server: &Server, control: &Control, tally: &Mutex<Tally>)
             }
         }
     }
-    let outbox = control.get("outbox").await.unwrap_or(Value::Null);
-    let delivered = outbox.as_array().map_or(0, |m| {
-        m.iter()
-            .filter(|m| {
-                m.to_string().contains(&format!("@{DOMAIN}")) && m.to_string().contains("soak-")
-            })
-            .count()
-    }) as u64;
+    let outbox = control.outbox().await.unwrap_or_default();
+    let delivered = outbox
+        .iter()
+        .filter(|m| {
+            m.to_string().contains(&format!("@{DOMAIN}")) && m.to_string().contains("soak-")
+        })
+        .count() as u64;
     if delivered < sends_ok {
         e.lost += sends_ok - delivered;
         e.problems.push(format!(

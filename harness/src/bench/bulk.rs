@@ -156,11 +156,8 @@ fn is_control(r: &Value) -> bool {
 
 /// The figures of one bulk phase: calls, time, and the upstream requests
 /// the sandbox logged meanwhile.
-fn phase(elapsed: Duration, done: &[super::Done], log: &Value) -> Value {
-    let records: Vec<&Value> = log
-        .as_array()
-        .map(|a| a.iter().filter(|r| !is_control(r)).collect())
-        .unwrap_or_default();
+fn phase(elapsed: Duration, done: &[super::Done], log: &[Value]) -> Value {
+    let records: Vec<&Value> = log.iter().filter(|r| !is_control(r)).collect();
     let tokens = records.iter().filter(|r| is_token(r)).count();
     let upstream: Vec<&&Value> = records.iter().filter(|r| !is_token(r)).collect();
     let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
@@ -224,14 +221,12 @@ async fn unlimited(
     let server = Arc::new(Server::start(&launch).await?);
     server.tools_list().await?;
     let domain = domain(&server).await?;
-    let control = launch.control().await?;
+    let control = launch.control()?;
     control
-        .put(
-            &format!("skus/{BASIC_SKU}"),
-            json!({"enabled": opts.users + 20}),
-        )
-        .await?;
-    control.delete("requests").await?;
+        .set_seats(BASIC_SKU, (opts.users + 20) as u32)
+        .await
+        .map_err(fail)?;
+    control.clear_requests().await.map_err(fail)?;
 
     let d = domain.clone();
     let since = time::OffsetDateTime::now_utc();
@@ -247,7 +242,7 @@ async fn unlimited(
         )
     })
     .await;
-    let mut users = phase(elapsed, &done, &control.get("requests").await?);
+    let mut users = phase(elapsed, &done, &control.requests().await.map_err(fail)?);
     users["auditTrail"] = audit_figures(&launch.audit_since(since).await?);
     let mut recipients: Vec<String> = done
         .iter()
@@ -258,7 +253,7 @@ async fn unlimited(
     }
     let from = format!("admin@{domain}");
 
-    control.delete("requests").await?;
+    control.clear_requests().await.map_err(fail)?;
     let (f, to) = (from.clone(), recipients.clone());
     let since = time::OffsetDateTime::now_utc();
     let (elapsed, done) = pool(&server, opts.concurrency, opts.messages, move |i| {
@@ -268,13 +263,13 @@ async fn unlimited(
         )
     })
     .await;
-    let mut messages = phase(elapsed, &done, &control.get("requests").await?);
+    let mut messages = phase(elapsed, &done, &control.requests().await.map_err(fail)?);
     messages["auditTrail"] = audit_figures(&launch.audit_since(since).await?);
 
     let batched = match probe {
         None => json!("not measured: the probe test plugin was not built with this binary"),
         Some(_) => {
-            control.delete("requests").await?;
+            control.clear_requests().await.map_err(fail)?;
             let batches = opts.messages.div_ceil(BATCH);
             let (n, f, to) = (opts.messages, from.clone(), recipients.clone());
             let since = time::OffsetDateTime::now_utc();
@@ -304,7 +299,7 @@ async fn unlimited(
                     ));
                 }
             }
-            let mut v = phase(elapsed, &done, &control.get("requests").await?);
+            let mut v = phase(elapsed, &done, &control.requests().await.map_err(fail)?);
             v["auditTrail"] = audit_figures(&launch.audit_since(since).await?);
             v["messages"] = json!(opts.messages);
             v["messagesPerS"] = json!(r3(opts.messages as f64 / elapsed.as_secs_f64().max(1e-9)));
@@ -384,8 +379,8 @@ async fn limited(opts: &Options, root: &Path, cache: &Path) -> std::io::Result<V
     let server = Arc::new(Server::start(&launch).await?);
     server.tools_list().await?;
     let domain = domain(&server).await?;
-    let control = launch.control().await?;
-    control.delete("requests").await?;
+    let control = launch.control()?;
+    control.clear_requests().await.map_err(fail)?;
     let n = opts.limited_messages;
     let from = format!("admin@{domain}");
     let since = time::OffsetDateTime::now_utc();
@@ -396,25 +391,21 @@ async fn limited(opts: &Options, root: &Path, cache: &Path) -> std::io::Result<V
         )
     })
     .await;
-    let log = control.get("requests").await?;
+    let log = control.requests().await.map_err(fail)?;
     let mut figures = phase(elapsed, &done, &log);
     figures["auditTrail"] = audit_figures(&launch.audit_since(since).await?);
 
     // The sandbox's log: when each request arrived.
     let mut precise = true;
     let mut arrived: Vec<f64> = log
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter(|r| !is_token(r) && !is_control(r))
-                .filter_map(log_time)
-                .map(|(t, fraction)| {
-                    precise &= fraction;
-                    t
-                })
-                .collect()
+        .iter()
+        .filter(|r| !is_token(r) && !is_control(r))
+        .filter_map(log_time)
+        .map(|(t, fraction)| {
+            precise &= fraction;
+            t
         })
-        .unwrap_or_default();
+        .collect();
     arrived.sort_by(f64::total_cmp);
     let log_max = if precise {
         max_in_window(&arrived, WINDOW_S)
