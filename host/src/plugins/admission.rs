@@ -5,12 +5,16 @@
 //! digest matches the one the manifest pins, if it pins one; the grants
 //! parse ([`Checked`]). The caller may refuse here, before anything is
 //! compiled (the registry checks the approval of a folder plugin). Then the
-//! component compiles (or loads from the cache) and links; it describes
-//! itself, under its manifest's name; every tool has a valid name and JSON
-//! Schemas the host can use ([`Checked::admit`]).
+//! component says which WIT contract it was built for (its stamp, or the
+//! versioned names of a component built before stamps), and that is the one
+//! its manifest names; it compiles (or loads from the cache) and links
+//! against that contract; it describes itself, under its manifest's name;
+//! every tool has a valid name and JSON Schemas the host can use
+//! ([`Checked::admit`]).
 
 use super::manifest::{Manifest, ManifestError};
 use super::runtime::bindings::m365::plugin::types::Tool;
+use super::runtime::wit::{self, Evidence, WitVersion};
 use super::runtime::{PluginInfo, Prepared, Runtime};
 use crate::errors::CodedError;
 use m365_policy::arguments::{ArgumentValidator, SchemaError};
@@ -24,6 +28,16 @@ use sha2::{Digest, Sha256};
 pub enum Refusal {
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    #[error("cannot tell which WIT contract the component was built for: {0}")]
+    Contract(#[from] wit::ReadError),
+    #[error(
+        "its manifest says wit = \"{manifest}\", but the component was built for m365:plugin@{component}, as {evidence} says; correct the manifest's `wit` or rebuild the component"
+    )]
+    WitMismatch {
+        manifest: WitVersion,
+        component: WitVersion,
+        evidence: Evidence,
+    },
     #[error("not a loadable plugin component: {0:#}")]
     NotLoadable(wasmtime::Error),
     /// `describe` failed; the coded error is the plugin's or the runtime's.
@@ -102,9 +116,19 @@ impl Checked {
             digest,
             policy,
         } = self;
+        let built_for = wit::built_for(wasm)?;
+        // The manifest names a contract this host serves, so agreeing with
+        // it puts the component in range too.
+        if built_for.version != manifest.wit {
+            return Err(Refusal::WitMismatch {
+                manifest: manifest.wit,
+                component: built_for.version,
+                evidence: built_for.evidence,
+            });
+        }
         let grants = policy.grants();
         let prepared = runtime
-            .prepare(&digest, wasm, policy)
+            .prepare(&digest, wasm, built_for.version, policy)
             .map_err(Refusal::NotLoadable)?;
         let info = runtime
             .describe(&prepared, &manifest.name)

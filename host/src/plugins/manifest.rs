@@ -4,18 +4,17 @@
 //! `[grants]` the policy crate's `GrantsSection`), `Manifest::policy` the
 //! `Policy` the host enforces.
 
+use crate::plugins::runtime::wit::{self, WitVersion};
 use m365_policy::{GrantError, GrantsSection, Policy};
 use serde::Deserialize;
-
-/// The WIT package versions this host can run (major.minor).
-pub const SUPPORTED_WIT: &[(u64, u64)] = &[(0, 1)];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub name: String,
     pub version: String,
-    pub wit: String,
+    /// The contract it was built for; its component must say the same.
+    pub wit: WitVersion,
     pub component: String,
     pub sha256: Option<String>,
     #[serde(default)]
@@ -28,11 +27,13 @@ pub enum ManifestError {
     Parse(#[from] toml::de::Error),
     #[error("plugin name {0:?} must be 1-64 lowercase letters, digits or '-'")]
     Name(String),
-    #[error("plugin {name} was built for WIT m365:plugin@{wit}; this host supports {supported}")]
+    #[error(
+        "plugin {name} was built for WIT m365:plugin@{wit}; this host serves m365:plugin {served}, so rebuild it with an SDK for one of those or update m365-admin"
+    )]
     Wit {
         name: String,
-        wit: String,
-        supported: String,
+        wit: WitVersion,
+        served: String,
     },
     #[error("plugin {name}: {source}")]
     Grant { name: String, source: GrantError },
@@ -55,16 +56,11 @@ impl Manifest {
         if !name_ok {
             return Err(ManifestError::Name(m.name));
         }
-        if !wit_supported(&m.wit) {
-            let supported = SUPPORTED_WIT
-                .iter()
-                .map(|(a, b)| format!("{a}.{b}.x"))
-                .collect::<Vec<_>>()
-                .join(", ");
+        if !wit::serves(m.wit) {
             return Err(ManifestError::Wit {
                 name: m.name,
                 wit: m.wit,
-                supported,
+                served: wit::served_range(),
             });
         }
         Ok(m)
@@ -95,14 +91,6 @@ impl Manifest {
     }
 }
 
-fn wit_supported(v: &str) -> bool {
-    let mut parts = v.split('.').map(|p| p.parse::<u64>());
-    match (parts.next(), parts.next()) {
-        (Some(Ok(major)), Some(Ok(minor))) => SUPPORTED_WIT.contains(&(major, minor)),
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,7 +116,7 @@ graph = ["GET /users/*"]
     fn unsupported_wit_names_both_versions() {
         let err = Manifest::parse(&GOOD.replace("wit = \"0.1.0\"", "wit = \"0.9.0\"")).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("0.9.0") && msg.contains("0.1.x"), "{msg}");
+        assert!(msg.contains("0.9.0") && msg.contains("0.1.0"), "{msg}");
     }
 
     #[test]

@@ -32,17 +32,36 @@
 
 extern crate self as m365_plugin_sdk;
 
-/// Bindings generated from `wit/plugin.wit` (world `plugin`).
+/// Bindings generated from the frozen contract `wit/since_v0.1.0` (world
+/// `plugin`). [`WIT_VERSION`] names the same contract; the two change together.
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
         world: "plugin",
-        path: "../../wit",
+        path: "../../wit/since_v0.1.0",
         pub_export_macro: true,
         export_macro_name: "export",
         default_bindings_module: "m365_plugin_sdk::bindings",
     });
 }
+
+/// The version of the WIT contract (`m365:plugin@…`) this SDK's bindings were
+/// generated from, and so the one every plugin built with it was built for.
+/// A plugin's manifest says the same in its `wit` field.
+pub const WIT_VERSION: &str = "0.1.0";
+
+/// [`WIT_VERSION`] as the bytes [`export_plugin!`] stamps into the plugin.
+#[doc(hidden)]
+pub const WIT_STAMP: [u8; WIT_VERSION.len()] = {
+    let version = WIT_VERSION.as_bytes();
+    let mut out = [0; WIT_VERSION.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = version[i];
+        i += 1;
+    }
+    out
+};
 
 pub mod addins;
 pub mod cursor;
@@ -68,10 +87,17 @@ pub use serde;
 pub use serde_json;
 pub use serde_json::{Value, json};
 
-/// Exports a type implementing [`Plugin`] as the component's `tools` interface.
+/// Exports a type implementing [`Plugin`] as the component's `tools` interface,
+/// and stamps the component with the contract it was built for.
 ///
 /// Use it once per plugin crate, at the crate root:
 /// `m365_plugin_sdk::export_plugin!(UsersPlugin);`
+///
+/// The stamp is [`WIT_VERSION`] in a custom section named `m365-plugin-wit`
+/// of the plugin's core module, which the host reads before it instantiates
+/// the component. It is a static of the plugin crate itself, not of the SDK,
+/// so that the linker keeps it in every profile: in a debug build, an unused
+/// static of a dependency sits in an object file nothing pulls in.
 #[macro_export]
 macro_rules! export_plugin {
     ($plugin:ty) => {
@@ -79,6 +105,11 @@ macro_rules! export_plugin {
             #[doc(hidden)]
             type __M365PluginExports = $crate::plugin::Exports<$plugin>;
     $crate::bindings::export!(__M365PluginExports with_types_in $crate::bindings);
+
+            #[cfg(target_arch = "wasm32")]
+            #[used]
+            #[unsafe(link_section = "m365-plugin-wit")]
+            static __M365_PLUGIN_WIT: [u8; $crate::WIT_VERSION.len()] = $crate::WIT_STAMP;
         };
     };
 }

@@ -5,21 +5,19 @@
 //! deadline. A plugin that traps, loops or exhausts memory fails that call
 //! with PLUGIN_001; nothing of it survives into the next call.
 //!
-//! The engine and the compiled-component cache are `engine.rs`; what an
-//! instance may call on the host (the WIT imports) is `imports/`; how a
-//! plugin is checked before it gets here is `plugins/admission.rs`.
+//! The engine and the compiled-component cache are `engine.rs`; the WIT
+//! contracts served, one bindgen module each, and the dispatch by the one a
+//! component was built for are `wit/`; what an instance may call on the
+//! host (the WIT imports) is `imports/`; how a plugin is checked before it
+//! gets here is `plugins/admission.rs`.
 
 mod engine;
 mod imports;
+pub mod wit;
 
-pub mod bindings {
-    wasmtime::component::bindgen!({
-        world: "plugin",
-        path: "../wit",
-        imports: { default: async | trappable },
-        exports: { default: async },
-    });
-}
+/// The newest contract's bindings: the types the host works in, and the
+/// import traits `imports/` implements.
+pub use wit::latest as bindings;
 
 use crate::caps::addin_manifest::ManifestFetcher;
 use crate::caps::call::CallCtx;
@@ -36,7 +34,7 @@ use m365_policy::{Mode, Policy};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpCtx;
@@ -60,13 +58,13 @@ enum Out {
 /// A plugin ready to instantiate, and the policy every instance of it runs
 /// under.
 pub struct Prepared {
-    pre: bindings::PluginPre<PluginState>,
+    pre: wit::PluginPre,
     policy: Arc<Policy>,
 }
 
 pub struct Runtime {
     engine: Engine,
-    linker: Linker<PluginState>,
+    linkers: wit::Linkers,
     cache: CompiledCache,
     limits: CallLimits,
     services: Services,
@@ -97,13 +95,10 @@ impl Runtime {
         services: Services,
     ) -> wasmtime::Result<Runtime> {
         let engine = engine::engine()?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        bindings::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        let linkers = wit::Linkers::new(&engine)?;
         Ok(Runtime {
             engine,
-            linker,
+            linkers,
             cache: CompiledCache { dir: cache_dir },
             limits,
             environment: TenantInfo {
@@ -115,12 +110,18 @@ impl Runtime {
         })
     }
 
-    /// Compiles (or loads from the cache) and links a component.
-    pub fn prepare(&self, digest: &str, wasm: &[u8], policy: Policy) -> wasmtime::Result<Prepared> {
+    /// Compiles (or loads from the cache) a component and links it against
+    /// `wit`, the contract it was built for.
+    pub fn prepare(
+        &self,
+        digest: &str,
+        wasm: &[u8],
+        wit: wit::WitVersion,
+        policy: Policy,
+    ) -> wasmtime::Result<Prepared> {
         let component = self.cache.component(&self.engine, digest, wasm)?;
-        let pre = self.linker.instantiate_pre(&component)?;
         Ok(Prepared {
-            pre: bindings::PluginPre::new(pre)?,
+            pre: self.linkers.instantiate_pre(wit, &component)?,
             policy: Arc::new(policy),
         })
     }
@@ -183,22 +184,19 @@ impl Runtime {
         let plugin = call.plugin.clone();
         let outcome = tokio::time::timeout(self.limits.timeout, async {
             let instance = prepared.pre.instantiate_async(&mut store).await?;
-            let tools = instance.m365_plugin_tools();
             wasmtime::Result::<Result<Out, ToolError>>::Ok(match op {
-                Op::Describe => Ok(Out::Info(tools.call_describe(&mut store).await?)),
-                Op::Call { tool, args } => tools
-                    .call_call(&mut store, tool, args)
-                    .await?
-                    .map(Out::Text),
-                Op::Plan { tool, args } => tools
-                    .call_plan(&mut store, tool, args)
-                    .await?
-                    .map(Out::Text),
-                Op::Read(uri) => tools
-                    .call_read_resource(&mut store, uri)
+                Op::Describe => Ok(Out::Info(instance.describe(&mut store).await?)),
+                Op::Call { tool, args } => {
+                    instance.call(&mut store, tool, args).await?.map(Out::Text)
+                }
+                Op::Plan { tool, args } => {
+                    instance.plan(&mut store, tool, args).await?.map(Out::Text)
+                }
+                Op::Read(uri) => instance
+                    .read_resource(&mut store, uri)
                     .await?
                     .map(Out::Contents),
-                Op::List => Ok(Out::Resources(tools.call_list_resources(&mut store).await?)),
+                Op::List => Ok(Out::Resources(instance.list_resources(&mut store).await?)),
             })
         })
         .await;
