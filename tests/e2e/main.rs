@@ -21,3 +21,4 @@ mod teams;
 mod templates;
 mod tracking;
 mod users;
+mod wit_versions;
