@@ -3,15 +3,21 @@
 //! request log's cmdlet, faults on the Exchange path, the add-in catalogue served over the
 //! sandbox's TLS, and message trace from mail sent through Graph.
 
+mod common;
+
 use std::path::PathBuf;
 
+use common::App;
 use m365_sandbox::client::SandboxClient;
-use m365_sandbox::{AppRegistration, Sandbox, SandboxConfig, Tuning};
+use m365_sandbox::{Sandbox, Tuning};
 use serde_json::{Value, json};
 
 const TENANT: &str = "3a2b1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d";
-const CLIENT: &str = "4b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d1e";
-const SECRET: &str = "exchange-s3cret~value";
+const APP: App = App {
+    tenant: TENANT,
+    client: "4b3c2d1e-0f9a-4b8c-9d7e-6f5a4b3c2d1e",
+    secret: "exchange-s3cret~value",
+};
 
 struct Harness {
     sandbox: Sandbox,
@@ -21,23 +27,15 @@ struct Harness {
 
 impl Harness {
     async fn start() -> Harness {
-        let dir =
-            std::env::temp_dir().join(format!("m365-sandbox-exo-e2e-{}", uuid::Uuid::new_v4()));
-        let sandbox = Sandbox::start(SandboxConfig {
-            data_dir: dir.clone(),
-            reset: true,
-            app: AppRegistration {
-                tenant_id: TENANT.into(),
-                client_id: CLIENT.into(),
-                client_secret: Some(SECRET.into()),
-                certificate_pem: None,
-                roles: AppRegistration::default_roles(),
-            },
-            tuning: Tuning::default(),
-        })
-        .await
-        .unwrap();
-        let client = SandboxClient::for_sandbox(&sandbox).unwrap();
+        let dir = common::temp_dir("exo-e2e");
+        let (sandbox, client) = common::start(common::config(
+            dir.clone(),
+            true,
+            &APP,
+            None,
+            Tuning::default(),
+        ))
+        .await;
         Harness {
             sandbox,
             client,
@@ -46,30 +44,7 @@ impl Harness {
     }
 
     async fn token(&self, scope: &str) -> String {
-        let form = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("grant_type", "client_credentials"),
-                ("client_id", CLIENT),
-                ("client_secret", SECRET),
-                ("scope", scope),
-            ])
-            .finish();
-        let resp: Value = self
-            .client
-            .http()
-            .post(format!(
-                "{}{TENANT}/oauth2/v2.0/token",
-                self.sandbox.base_url()
-            ))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        resp["access_token"].as_str().unwrap().to_string()
+        common::token(&self.client, &APP, scope).await
     }
 
     async fn invoke(
@@ -81,10 +56,10 @@ impl Harness {
         let resp = self
             .client
             .http()
-            .post(format!(
-                "{}adminapi/beta/{TENANT}/InvokeCommand",
-                self.sandbox.base_url()
-            ))
+            .post(
+                self.client
+                    .url(&format!("adminapi/beta/{TENANT}/InvokeCommand")),
+            )
             .bearer_auth(token)
             .header(
                 "X-AnchorMailbox",
@@ -111,27 +86,19 @@ impl Harness {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self
-            .client
-            .http()
-            .request(method, format!("{}v1.0/{path}", self.sandbox.base_url()))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
+        let (status, _, text) = common::send(
+            &self.client,
+            method,
+            &format!("v1.0/{path}"),
+            Some(token),
+            body.as_ref(),
+        )
+        .await;
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     async fn control(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        self.client
-            .control(method, path, body.as_ref())
-            .await
-            .unwrap()
+        common::control(&self.client, method, path, body).await
     }
 
     async fn stop(self) {

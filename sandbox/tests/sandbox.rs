@@ -1,12 +1,14 @@
 //! End-to-end tests of the sandbox tenant over real HTTPS, trusting only its CA.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use m365_sandbox::client::SandboxClient;
-use m365_sandbox::{AppRegistration, Sandbox, SandboxConfig, Tuning};
+use m365_sandbox::{Sandbox, SandboxConfig, Tuning};
 use openssl::asn1::Asn1Time;
 use openssl::hash::{MessageDigest, hash};
 use openssl::pkey::{PKey, Private};
@@ -20,6 +22,12 @@ const CLIENT: &str = "0b8e2c55-1d7a-4f3e-8a0e-5b1f6f2d7c33";
 const SECRET: &str = "sandbox-s3cret~value";
 const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 
+const APP: common::App = common::App {
+    tenant: TENANT,
+    client: CLIENT,
+    secret: SECRET,
+};
+
 struct Harness {
     sandbox: Sandbox,
     client: SandboxClient,
@@ -27,33 +35,20 @@ struct Harness {
 }
 
 fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("m365-sandbox-test-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::temp_dir("test")
 }
 
 fn config(dir: &Path, reset: bool, certificate_pem: Option<String>) -> SandboxConfig {
-    SandboxConfig {
-        data_dir: dir.to_path_buf(),
-        reset,
-        app: AppRegistration {
-            tenant_id: TENANT.into(),
-            client_id: CLIENT.into(),
-            client_secret: Some(SECRET.into()),
-            certificate_pem,
-            roles: AppRegistration::default_roles(),
-        },
-        tuning: Tuning {
-            mailbox_provisioning_delay: Duration::from_millis(400),
-            ..Tuning::default()
-        },
-    }
+    let tuning = Tuning {
+        mailbox_provisioning_delay: Duration::from_millis(400),
+        ..Tuning::default()
+    };
+    common::config(dir.to_path_buf(), reset, &APP, certificate_pem, tuning)
 }
 
 impl Harness {
     async fn start_in(dir: PathBuf, reset: bool, cert: Option<String>) -> Harness {
-        let sandbox = Sandbox::start(config(&dir, reset, cert)).await.unwrap();
-        let client = SandboxClient::for_sandbox(&sandbox).unwrap();
+        let (sandbox, client) = common::start(config(&dir, reset, cert)).await;
         Harness {
             sandbox,
             client,
@@ -74,36 +69,11 @@ impl Harness {
     }
 
     async fn token_request(&self, tenant: &str, form: &[(&str, &str)]) -> (u16, Value) {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
-        let resp = self
-            .client
-            .http()
-            .post(self.token_url(tenant))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap())
+        common::token_request(&self.client, tenant, form).await
     }
 
     async fn token(&self) -> String {
-        let (status, body) = self
-            .token_request(
-                TENANT,
-                &[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", CLIENT),
-                    ("client_secret", SECRET),
-                    ("scope", GRAPH_SCOPE),
-                ],
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body["access_token"].as_str().unwrap().to_string()
+        common::token(&self.client, &APP, GRAPH_SCOPE).await
     }
 
     /// A Graph call with a fresh token; returns status, headers and JSON body (Null if none).
@@ -124,21 +94,14 @@ impl Harness {
         body: Option<Value>,
         token: Option<&str>,
     ) -> (u16, reqwest::header::HeaderMap, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.client.http().request(
+        let (status, headers, text) = common::send(
+            &self.client,
             method,
-            self.url(&format!("v1.0/{}", path.trim_start_matches('/'))),
-        );
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap();
+            &format!("v1.0/{}", path.trim_start_matches('/')),
+            token,
+            body.as_ref(),
+        )
+        .await;
         let json = if text.is_empty() {
             Value::Null
         } else {
@@ -148,11 +111,7 @@ impl Harness {
     }
 
     async fn control(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        self.client
-            .control(method, path, body.as_ref())
-            .await
-            .unwrap()
+        common::control(&self.client, method, path, body).await
     }
 
     async fn stop(self) -> PathBuf {

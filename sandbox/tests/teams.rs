@@ -1,15 +1,20 @@
 //! Groups and Teams end to end over HTTPS: the 202 `Location` headers on the wire, the tuning
 //! knobs and faults through the control API, and `/_sandbox/state`.
 
+mod common;
+
 use std::path::PathBuf;
 
+use common::App;
 use m365_sandbox::client::SandboxClient;
-use m365_sandbox::{AppRegistration, Sandbox, SandboxConfig, Tuning};
+use m365_sandbox::{Sandbox, Tuning};
 use serde_json::{Value, json};
 
-const TENANT: &str = "5d3c2b1a-0f9e-4d8c-b7a6-958473625140";
-const CLIENT: &str = "6e4d3c2b-1a0f-4e9d-8c7b-a69584736251";
-const SECRET: &str = "teams-s3cret~value";
+const APP: App = App {
+    tenant: "5d3c2b1a-0f9e-4d8c-b7a6-958473625140",
+    client: "6e4d3c2b-1a0f-4e9d-8c7b-a69584736251",
+    secret: "teams-s3cret~value",
+};
 
 struct Harness {
     sandbox: Sandbox,
@@ -20,43 +25,16 @@ struct Harness {
 
 impl Harness {
     async fn start() -> Harness {
-        let dir =
-            std::env::temp_dir().join(format!("m365-sandbox-teams-e2e-{}", uuid::Uuid::new_v4()));
-        let sandbox = Sandbox::start(SandboxConfig {
-            data_dir: dir.clone(),
-            reset: true,
-            app: AppRegistration {
-                tenant_id: TENANT.into(),
-                client_id: CLIENT.into(),
-                client_secret: Some(SECRET.into()),
-                certificate_pem: None,
-                roles: AppRegistration::default_roles(),
-            },
-            tuning: Tuning::default(),
-        })
-        .await
-        .unwrap();
-        let client = SandboxClient::for_sandbox(&sandbox).unwrap();
-        let form = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("grant_type", "client_credentials"),
-                ("client_id", CLIENT),
-                ("client_secret", SECRET),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ])
-            .finish();
-        let resp: Value = client
-            .http()
-            .post(format!("{}{TENANT}/oauth2/v2.0/token", sandbox.base_url()))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = resp["access_token"].as_str().unwrap().to_string();
+        let dir = common::temp_dir("teams-e2e");
+        let (sandbox, client) = common::start(common::config(
+            dir.clone(),
+            true,
+            &APP,
+            None,
+            Tuning::default(),
+        ))
+        .await;
+        let token = common::token(&client, &APP, "https://graph.microsoft.com/.default").await;
         Harness {
             sandbox,
             client,
@@ -71,24 +49,14 @@ impl Harness {
         path: &str,
         body: Option<Value>,
     ) -> (u16, reqwest::header::HeaderMap, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let url = format!(
-            "{}v1.0/{}",
-            self.sandbox.base_url(),
-            path.trim_start_matches('/')
-        );
-        let mut req = self
-            .client
-            .http()
-            .request(method, url)
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap();
+        let (status, headers, text) = common::send(
+            &self.client,
+            method,
+            &format!("v1.0/{}", path.trim_start_matches('/')),
+            Some(&self.token),
+            body.as_ref(),
+        )
+        .await;
         let json = if text.is_empty() {
             Value::Null
         } else {
@@ -98,11 +66,7 @@ impl Harness {
     }
 
     async fn control(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        self.client
-            .control(method, path, body.as_ref())
-            .await
-            .unwrap()
+        common::control(&self.client, method, path, body).await
     }
 
     async fn stop(self) {
