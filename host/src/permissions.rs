@@ -206,6 +206,22 @@ const GRAPH: &[(bool, &str, &str, &[&str])] = &[
     ),
     (
         false,
+        "directoryRoles",
+        "RoleManagement.Read.Directory",
+        &[
+            "RoleManagement.ReadWrite.Directory",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    ),
+    (
+        false,
+        "identity/conditionalAccess",
+        "Policy.Read.All",
+        &["Policy.ReadWrite.ConditionalAccess"],
+    ),
+    (
+        false,
         "policies",
         "Policy.Read.All",
         &[
@@ -222,6 +238,12 @@ const GRAPH: &[(bool, &str, &str, &[&str])] = &[
     (true, "policies", "Policy.ReadWrite.ConditionalAccess", &[]),
     (false, "planner", "Tasks.Read.All", &["Tasks.ReadWrite.All"]),
     (true, "planner", "Tasks.ReadWrite.All", &[]),
+    (
+        false,
+        "reports/authenticationMethods",
+        "AuditLog.Read.All",
+        &[],
+    ),
     (false, "reports", "Reports.Read.All", &[]),
     (false, "auditLogs", "AuditLog.Read.All", &[]),
 ];
