@@ -14,8 +14,8 @@
 //!   accepted;
 //! - a second custom domain, `libertygoldsilver.co.uk`, without DKIM signing;
 //! - the admin's mailbox with SMTP AUTH on (for the office scanner);
-//! - guest invitations limited to admins and Guest Inviters and app registration to admins,
-//!   but users may still consent to any app;
+//! - guest invitations limited to admins and Guest Inviters, app registration to admins, and
+//!   user consent to verified publishers' apps asking for low-impact permissions;
 //! - and, as for any tenant of its age: security defaults off, no conditional access, SMTP
 //!   AUTH allowed, the unified audit log off, external forwarding left to the defaults.
 //!
@@ -307,6 +307,8 @@ impl Tenant {
         let auth = &mut t.policies.authorization;
         auth.allow_invites_from = "adminsAndGuestInviters".into();
         auth.allowed_to_create_apps = false;
+        auth.permission_grant_policies_assigned =
+            vec!["ManagePermissionGrantsForSelf.microsoft-user-default-low".into()];
         t
     }
 }
