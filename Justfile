@@ -18,7 +18,8 @@ lint:
 
 # Start-up, per-call and memory figures against the sandbox (docs/performance.md)
 bench:
-    cargo run --release -- bench
+    cargo build --release
+    cargo run --release -p m365-harness -- bench
 
 # Fuzz targets, then a 30-minute soak with faults (docs/security.md)
 stress soak="1800" fuzz="300":

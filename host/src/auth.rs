@@ -6,6 +6,8 @@
 //! In sandbox mode the very same credential code runs, pointed at the sandbox
 //! tenant's token endpoint through a custom cloud authority and an HTTP
 //! transport that trusts only the sandbox's CA.
+//!
+//! `token_roles` reads what a token says it may do, for `doctor`.
 
 use crate::config::Credentials;
 use crate::errors::{CodedError, ErrorCode};
@@ -197,27 +199,82 @@ fn build_credential(config: &AuthConfig) -> Result<Arc<dyn TokenCredential>, Cod
     }
 }
 
+/// Why a PEM file could not be converted to PKCS#12.
+#[derive(Debug, thiserror::Error)]
+enum PemError {
+    #[error("no certificate in the PEM")]
+    NoCertificate,
+    #[error("no readable private key in the PEM")]
+    NoKey,
+    #[error("could not bundle the key and certificate: {0}")]
+    Bundle(openssl::error::ErrorStack),
+}
+
 /// azure_identity takes PKCS#12; the spec's certificates are PEM (certificate
 /// and private key in one file). PEM is converted in memory, never on disk.
-fn to_pkcs12(bytes: &[u8], password: Option<&Secret>) -> Result<(Vec<u8>, Option<Secret>), String> {
+fn to_pkcs12(
+    bytes: &[u8],
+    password: Option<&Secret>,
+) -> Result<(Vec<u8>, Option<Secret>), PemError> {
     if !bytes.starts_with(b"-----") && !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
         return Ok((bytes.to_vec(), password.cloned()));
     }
-    let cert = openssl::x509::X509::from_pem(bytes)
-        .map_err(|_| "no certificate in the PEM".to_string())?;
+    let cert = openssl::x509::X509::from_pem(bytes).map_err(|_| PemError::NoCertificate)?;
     let key = match password {
         Some(p) => {
             openssl::pkey::PKey::private_key_from_pem_passphrase(bytes, p.expose().as_bytes())
         }
         None => openssl::pkey::PKey::private_key_from_pem(bytes),
     }
-    .map_err(|_| "no readable private key in the PEM".to_string())?;
+    .map_err(|_| PemError::NoKey)?;
     let der = openssl::pkcs12::Pkcs12::builder()
         .name("m365-admin")
         .pkey(&key)
         .cert(&cert)
         .build2("")
         .and_then(|p| p.to_der())
-        .map_err(|e| format!("could not bundle the key and certificate: {e}"))?;
+        .map_err(PemError::Bundle)?;
     Ok((der, None))
+}
+
+/// The `roles` claim of a JWT access token (application permissions), read
+/// without checking the signature: this is for telling the administrator what
+/// the token says, not for trusting it.
+pub fn token_roles(token: &str) -> Vec<String> {
+    use base64::Engine;
+    let Some(payload) = token.split('.').nth(1) else {
+        return Vec::new();
+    };
+    let Ok(bytes) =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('='))
+    else {
+        return Vec::new();
+    };
+    serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| {
+            v["roles"].as_array().map(|a| {
+                a.iter()
+                    .filter_map(|r| r.as_str().map(str::to_string))
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_read_from_the_token() {
+        use base64::Engine;
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(br#"{"roles":["User.Read.All","Mail.Send"]}"#);
+        assert_eq!(
+            token_roles(&format!("eyJhbGciOiJIUzI1NiJ9.{payload}.sig")),
+            ["User.Read.All", "Mail.Send"]
+        );
+        assert!(token_roles("garbage").is_empty());
+    }
 }

@@ -1,91 +1,11 @@
-//! The error codes a user sees (ARCHITECTURE.md §5) and the coded error that
-//! carries one to the MCP edge. Every message is a sentence saying what to do.
+//! The coded error that carries one of the documented codes (the policy
+//! crate's `ErrorCode`, ARCHITECTURE.md §5) to the MCP edge. Every message is
+//! a sentence saying what to do.
 
-use serde::Serialize;
+pub use m365_policy::ErrorCode;
+use m365_policy::arguments::ArgumentsError;
 use serde_json::Value;
 use std::fmt;
-
-/// A documented error code. The spec's codes plus the ones the host adds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-pub enum ErrorCode {
-    #[serde(rename = "AUTH_001")]
-    Auth001,
-    #[serde(rename = "AUTH_002")]
-    Auth002,
-    #[serde(rename = "PERM_001")]
-    Perm001,
-    #[serde(rename = "USER_001")]
-    User001,
-    #[serde(rename = "TEAM_001")]
-    Team001,
-    #[serde(rename = "TMPL_001")]
-    Tmpl001,
-    #[serde(rename = "RATE_001")]
-    Rate001,
-    #[serde(rename = "GRAPH_001")]
-    Graph001,
-    #[serde(rename = "INPUT_001")]
-    Input001,
-    #[serde(rename = "CONFIRM_001")]
-    Confirm001,
-    #[serde(rename = "PLUGIN_001")]
-    Plugin001,
-    #[serde(rename = "STORE_001")]
-    Store001,
-    #[serde(rename = "EXO_001")]
-    Exo001,
-    #[serde(rename = "LICENSE_001")]
-    License001,
-}
-
-impl ErrorCode {
-    pub const ALL: [ErrorCode; 14] = [
-        ErrorCode::Auth001,
-        ErrorCode::Auth002,
-        ErrorCode::Perm001,
-        ErrorCode::User001,
-        ErrorCode::Team001,
-        ErrorCode::Tmpl001,
-        ErrorCode::Rate001,
-        ErrorCode::Graph001,
-        ErrorCode::Input001,
-        ErrorCode::Confirm001,
-        ErrorCode::Plugin001,
-        ErrorCode::Store001,
-        ErrorCode::Exo001,
-        ErrorCode::License001,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::Auth001 => "AUTH_001",
-            ErrorCode::Auth002 => "AUTH_002",
-            ErrorCode::Perm001 => "PERM_001",
-            ErrorCode::User001 => "USER_001",
-            ErrorCode::Team001 => "TEAM_001",
-            ErrorCode::Tmpl001 => "TMPL_001",
-            ErrorCode::Rate001 => "RATE_001",
-            ErrorCode::Graph001 => "GRAPH_001",
-            ErrorCode::Input001 => "INPUT_001",
-            ErrorCode::Confirm001 => "CONFIRM_001",
-            ErrorCode::Plugin001 => "PLUGIN_001",
-            ErrorCode::Store001 => "STORE_001",
-            ErrorCode::Exo001 => "EXO_001",
-            ErrorCode::License001 => "LICENSE_001",
-        }
-    }
-
-    /// Parses a code a plugin returned; plugins may only use documented codes.
-    pub fn parse(code: &str) -> Option<ErrorCode> {
-        ErrorCode::ALL.into_iter().find(|c| c.as_str() == code)
-    }
-}
-
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// An error with a code, a sentence for a person, and optional details
 /// (Graph's request-id, the field at fault, ...).
@@ -135,18 +55,17 @@ impl fmt::Display for CodedError {
 
 impl std::error::Error for CodedError {}
 
+/// Arguments a tool's schema refused: INPUT_001 naming the fields at fault.
+impl From<ArgumentsError> for CodedError {
+    fn from(e: ArgumentsError) -> CodedError {
+        let details = e.details();
+        CodedError::new(e.code(), e.message).with_details(details)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn codes_round_trip_through_their_names() {
-        for code in ErrorCode::ALL {
-            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
-            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
-        }
-        assert_eq!(ErrorCode::parse("NOPE_001"), None);
-    }
 
     #[test]
     fn json_form_carries_code_message_and_details() {
@@ -156,5 +75,20 @@ mod tests {
         assert_eq!(v["error"]["code"], "INPUT_001");
         assert_eq!(v["error"]["details"]["field"], "email");
         assert_eq!(e.to_string(), "INPUT_001: Field `email` is not an address.");
+    }
+
+    #[test]
+    fn refused_arguments_are_input_001_with_their_fields() {
+        let e = CodedError::from(ArgumentsError {
+            message: "Invalid arguments for t: `a` is required. Correct them and call again."
+                .into(),
+            fields: vec!["a".into()],
+        });
+        assert_eq!(e.code, ErrorCode::Input001);
+        assert_eq!(
+            e.message,
+            "Invalid arguments for t: `a` is required. Correct them and call again."
+        );
+        assert_eq!(e.details, Some(serde_json::json!({"fields": ["a"]})));
     }
 }

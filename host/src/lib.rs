@@ -1,27 +1,21 @@
 //! m365-admin: an MCP server that administers a small Microsoft 365 tenant
 //! through sandboxed WebAssembly plugins. This crate is the trusted side:
-//! credentials, the capability gate, the plugin runtime and the MCP edge.
+//! credentials, the capability gate, the plugin runtime, the call pipeline
+//! and the MCP edge. The `m365-admin` binary (`main.rs`, `cli/`) and the
+//! harness (`harness/`) are built on it.
 
 pub mod app;
 pub mod auth;
-pub mod backups;
-pub mod bench;
 pub mod caps;
-pub mod child_server;
 pub mod config;
-pub mod confirm;
-pub mod database;
-pub mod doctor;
 pub mod errors;
+pub mod health;
 pub mod http_client;
 pub mod logging;
-pub mod mcp;
-pub mod metrics;
-pub mod permissions;
-pub mod plugin_admin;
+pub mod pipeline;
 pub mod plugins;
-pub mod reference;
+pub mod reload;
 pub mod secret;
-pub mod selection;
-pub mod soak;
+pub mod serve;
 pub mod store;
+pub mod tenant;

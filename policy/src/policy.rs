@@ -25,8 +25,9 @@ use http::{Method, Uri};
 
 /// Whether the operator switched read-only mode on: only reads reach the
 /// tenant, whatever a tool claims.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Mode {
+    #[default]
     ReadWrite,
     ReadOnly,
 }

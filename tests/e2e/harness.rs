@@ -16,18 +16,13 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_m365-admin");
-/// Distinctive values that must never appear in any output.
-pub const SENTINEL_SECRET: &str = "Sentinel~ClientSecret~9f3b71";
-pub const SENTINEL_PASSWORD: &str = "Sentinel#Passw0rd!4711";
+#[path = "../common/command.rs"]
+mod command;
+pub use command::{Cli, SENTINEL_SECRET};
 
-/// One compiled-component cache for the whole suite, so each server start
-/// after the first loads plugins without compiling them.
-pub fn shared_cache() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-cache");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+pub const BIN: &str = env!("CARGO_BIN_EXE_m365-admin");
+/// A distinctive password that must never appear in any output.
+pub const SENTINEL_PASSWORD: &str = "Sentinel#Passw0rd!4711";
 
 #[derive(Default)]
 pub struct Options {
@@ -177,23 +172,7 @@ fn install_test_plugin(
 }
 
 pub fn base_command(dir: &Path) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(BIN);
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("DATABASE_PATH", dir.join("data/m365_admin.db"))
-        .env("M365_CACHE_DIR", shared_cache())
-        .env("M365_PLUGIN_DIR", dir.join("plugins"))
-        .env("LOG_FILE", dir.join("server.log"))
-        .env("LOG_LEVEL", "debug")
-        .env("AZURE_CLIENT_SECRET", SENTINEL_SECRET)
-        .env("M365_SANDBOX_MAILBOX_DELAY_MS", "1500")
-        .env("M365_RETRY_BASE_MS", "100");
-    // Under `scripts/coverage` every server writes its own profile.
-    if let Some(profile) = std::env::var_os("LLVM_PROFILE_FILE") {
-        cmd.env("LLVM_PROFILE_FILE", profile);
-    }
-    cmd
+    command::base_command(Path::new(BIN), dir)
 }
 
 impl Server {
@@ -452,31 +431,7 @@ pub async fn approve(dir: &Path, plugin: &Path) {
 
 /// Runs `m365-admin ARGS` (not serve) on the data directory `dir`.
 pub async fn cli(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Cli {
-    let mut cmd = base_command(dir);
-    cmd.args(args).stdin(std::process::Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().await.unwrap();
-    let cli = Cli {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    let mut log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("cli.log"))
-        .unwrap();
-    use std::io::Write;
-    writeln!(log, "$ {args:?}\n{}\n{}", cli.stdout, cli.stderr).unwrap();
-    cli
-}
-
-pub struct Cli {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
+    command::run(Path::new(BIN), dir, args, env).await
 }
 
 /// The sandbox database's key as generated on first start.

@@ -188,16 +188,46 @@ fn is_public(ip: std::net::IpAddr) -> bool {
     }
 }
 
+/// Why bytes are not an Outlook add-in manifest; the text completes "… is
+/// not a valid Outlook add-in manifest: ".
+#[derive(Debug, thiserror::Error)]
+pub enum NotAManifest {
+    #[error("it is not UTF-8 text")]
+    NotUtf8,
+    #[error("it is neither XML nor JSON")]
+    NeitherXmlNorJson,
+    #[error("its XML is malformed ({0})")]
+    MalformedXml(quick_xml::Error),
+    #[error("its root element is <{0}>, not <OfficeApp>")]
+    Root(String),
+    #[error("its OfficeApp is not of type MailApp (an Outlook add-in)")]
+    NotMailApp,
+    #[error("it has no <OfficeApp> element")]
+    NoOfficeApp,
+    #[error("its JSON is malformed ({0})")]
+    MalformedJson(serde_json::Error),
+    #[error("it has no manifestVersion (not a unified manifest)")]
+    NoManifestVersion,
+    #[error("its Id {0:?} is not a GUID")]
+    Id(String),
+    #[error("its Version {0:?} is not a version number like 1.0.0.0")]
+    Version(String),
+    #[error("it has no display name")]
+    NoDisplayName,
+    #[error("it is not an Outlook add-in (its hosts are {0:?}, not Mailbox)")]
+    NotOutlook(Vec<String>),
+}
+
 /// Reads an XML or JSON manifest.
-pub fn parse(bytes: &[u8]) -> Result<AddinManifest, String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())?;
+pub fn parse(bytes: &[u8]) -> Result<AddinManifest, NotAManifest> {
+    let text = std::str::from_utf8(bytes).map_err(|_| NotAManifest::NotUtf8)?;
     let text = text.trim_start_matches('\u{feff}').trim_start();
     if text.starts_with('<') {
         parse_xml(text)
     } else if text.starts_with('{') {
         parse_json(text)
     } else {
-        Err("it is neither XML nor JSON".into())
+        Err(NotAManifest::NeitherXmlNorJson)
     }
 }
 
@@ -218,24 +248,18 @@ fn is_version(s: &str) -> bool {
             .all(|p| !p.is_empty() && p.len() <= 9 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn finish(mut m: AddinManifest) -> Result<AddinManifest, String> {
+fn finish(mut m: AddinManifest) -> Result<AddinManifest, NotAManifest> {
     if !is_guid(&m.id) {
-        return Err(format!("its Id {:?} is not a GUID", m.id));
+        return Err(NotAManifest::Id(m.id));
     }
     if !is_version(&m.version) {
-        return Err(format!(
-            "its Version {:?} is not a version number like 1.0.0.0",
-            m.version
-        ));
+        return Err(NotAManifest::Version(m.version));
     }
     if m.display_name.trim().is_empty() {
-        return Err("it has no display name".into());
+        return Err(NotAManifest::NoDisplayName);
     }
     if !m.hosts.iter().any(|h| h.eq_ignore_ascii_case("Mailbox")) {
-        return Err(format!(
-            "it is not an Outlook add-in (its hosts are {:?}, not Mailbox)",
-            m.hosts
-        ));
+        return Err(NotAManifest::NotOutlook(m.hosts));
     }
     m.permissions.sort();
     m.permissions.dedup();
@@ -245,7 +269,7 @@ fn finish(mut m: AddinManifest) -> Result<AddinManifest, String> {
 /// An add-in only manifest: `<OfficeApp xsi:type="MailApp">` with Id,
 /// Version, ProviderName, DisplayName/@DefaultValue, Permissions and
 /// Hosts/Host/@Name.
-fn parse_xml(text: &str) -> Result<AddinManifest, String> {
+fn parse_xml(text: &str) -> Result<AddinManifest, NotAManifest> {
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().trim_text(true);
     let mut m = AddinManifest {
@@ -256,9 +280,7 @@ fn parse_xml(text: &str) -> Result<AddinManifest, String> {
     let mut stack: Vec<String> = Vec::new();
     let mut root_ok = false;
     loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| format!("its XML is malformed ({e})"))?;
+        let event = reader.read_event().map_err(NotAManifest::MalformedXml)?;
         match event {
             Event::Start(e) => {
                 let name = on_element(&e, &stack, &mut m, &mut root_ok)?;
@@ -285,7 +307,7 @@ fn parse_xml(text: &str) -> Result<AddinManifest, String> {
         }
     }
     if !root_ok {
-        return Err("it has no <OfficeApp> element".into());
+        return Err(NotAManifest::NoOfficeApp);
     }
     finish(m)
 }
@@ -296,7 +318,7 @@ fn on_element(
     stack: &[String],
     m: &mut AddinManifest,
     root_ok: &mut bool,
-) -> Result<String, String> {
+) -> Result<String, NotAManifest> {
     let name = e.local_name().into_inner().to_string();
     let attr = |key: &str| {
         e.attributes().flatten().find_map(|a| {
@@ -311,10 +333,10 @@ fn on_element(
     };
     if stack.is_empty() {
         if name != "OfficeApp" {
-            return Err(format!("its root element is <{name}>, not <OfficeApp>"));
+            return Err(NotAManifest::Root(name));
         }
         if attr("type").as_deref() != Some("MailApp") {
-            return Err("its OfficeApp is not of type MailApp (an Outlook add-in)".into());
+            return Err(NotAManifest::NotMailApp);
         }
         *root_ok = true;
     }
@@ -330,11 +352,10 @@ fn on_element(
 
 /// A unified manifest (Teams/Microsoft 365 app manifest with a mail
 /// extension).
-fn parse_json(text: &str) -> Result<AddinManifest, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("its JSON is malformed ({e})"))?;
+fn parse_json(text: &str) -> Result<AddinManifest, NotAManifest> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(NotAManifest::MalformedJson)?;
     if !v["manifestVersion"].is_string() {
-        return Err("it has no manifestVersion (not a unified manifest)".into());
+        return Err(NotAManifest::NoManifestVersion);
     }
     let str_at = |p: &str| {
         v.pointer(p)
@@ -430,7 +451,7 @@ mod tests {
             ("<OfficeApp", "malformed"),
         ];
         for (text, why) in cases {
-            let e = parse(text.as_bytes()).unwrap_err();
+            let e = parse(text.as_bytes()).unwrap_err().to_string();
             assert!(e.contains(why), "{text}: {e}");
         }
     }

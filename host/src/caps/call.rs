@@ -52,7 +52,7 @@ pub struct CallCtx {
     pub deadline: Instant,
     /// How this call gets the administrator's approval (none: confirmation
     /// is off, or there is no database in this mode).
-    pub approval: Option<std::sync::Arc<crate::confirm::Approval>>,
+    pub approval: Option<std::sync::Arc<crate::pipeline::confirm::Approval>>,
     progress: Option<mpsc::UnboundedSender<Progress>>,
     findings: Mutex<Findings>,
 }

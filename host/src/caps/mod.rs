@@ -1,10 +1,10 @@
-//! Capabilities the host grants plugins: the gated network (grants, gate,
-//! upstream sending, rate limit), add-in manifests fetched and checked, and
-//! the per-call record of what happened.
+//! Capabilities the host grants plugins: the gated network (the gate, which
+//! judges by the policy crate's `Policy`; upstream sending; rate limit),
+//! add-in manifests fetched and checked, and the per-call record of what
+//! happened.
 
 pub mod addin_manifest;
 pub mod call;
 pub mod gate;
-pub mod grants;
 pub mod ratelimit;
 pub mod upstream;

@@ -1,9 +1,10 @@
 //! A plugin's manifest (`manifest.toml` beside its `.wasm`): name, version,
 //! the WIT version it was built for, its grants and optionally the sha256 of
-//! its component. Parsed in two stages: `Manifest` is what the file says,
-//! `Policy` is what the host enforces.
+//! its component. Parsed in two stages: `Manifest` is what the file says (its
+//! `[grants]` the policy crate's `GrantsSection`), `Manifest::policy` the
+//! `Policy` the host enforces.
 
-use crate::caps::grants::{GrantError, GraphPolicy};
+use m365_policy::{GrantError, GrantsSection, Policy};
 use serde::Deserialize;
 
 /// The WIT package versions this host can run (major.minor).
@@ -18,23 +19,7 @@ pub struct Manifest {
     pub component: String,
     pub sha256: Option<String>,
     #[serde(default)]
-    pub grants: Grants,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Grants {
-    #[serde(default)]
-    pub graph: Vec<String>,
-    /// Documents and logs of the plugin's own in the host's database.
-    #[serde(default)]
-    pub store: bool,
-    /// Exchange Online cmdlets, by name (`Get-Mailbox`).
-    #[serde(default)]
-    pub exchange: Vec<String>,
-    /// Outlook add-in manifests fetched and checked by the host.
-    #[serde(default, rename = "addin-manifests")]
-    pub addin_manifests: bool,
+    pub grants: GrantsSection,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,16 +42,6 @@ pub enum ManifestError {
         expected: String,
         actual: String,
     },
-}
-
-/// What the host enforces for one plugin.
-#[derive(Debug)]
-pub struct Policy {
-    pub graph: GraphPolicy,
-    pub store: bool,
-    /// Granted cmdlet names, lower-cased.
-    pub exchange: Vec<String>,
-    pub addin_manifests: bool,
 }
 
 impl Manifest {
@@ -95,67 +70,14 @@ impl Manifest {
         Ok(m)
     }
 
+    /// The policy its grants give, or the first grant that is not one.
     pub fn policy(&self) -> Result<Policy, ManifestError> {
-        let graph =
-            GraphPolicy::parse(&self.grants.graph).map_err(|source| ManifestError::Grant {
+        self.grants
+            .resolve()
+            .map_err(|source| ManifestError::Grant {
                 name: self.name.clone(),
                 source,
-            })?;
-        let mut exchange = Vec::new();
-        for cmdlet in &self.grants.exchange {
-            let ok = cmdlet.split_once('-').is_some_and(|(verb, noun)| {
-                !verb.is_empty()
-                    && !noun.is_empty()
-                    && cmdlet
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-')
-            });
-            if !ok {
-                return Err(ManifestError::Grant {
-                    name: self.name.clone(),
-                    source: GrantError::Cmdlet(cmdlet.clone()),
-                });
-            }
-            exchange.push(cmdlet.to_ascii_lowercase());
-        }
-        Ok(Policy {
-            graph,
-            store: self.grants.store,
-            exchange,
-            addin_manifests: self.grants.addin_manifests,
-        })
-    }
-
-    /// Every grant in one normalised form, for approval records and display:
-    /// `graph:GET /users/*`, `exchange:get-mailbox`, `store`, `addin-manifests`.
-    pub fn grant_list(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .grants
-            .graph
-            .iter()
-            .map(|g| {
-                let g = g.split_whitespace().collect::<Vec<_>>().join(" ");
-                match g.split_once(' ') {
-                    Some((m, p)) => format!("graph:{} {p}", m.to_ascii_uppercase()),
-                    None => format!("graph:{g}"),
-                }
             })
-            .chain(
-                self.grants
-                    .exchange
-                    .iter()
-                    .map(|c| format!("exchange:{}", c.to_ascii_lowercase())),
-            )
-            .collect();
-        if self.grants.store {
-            out.push("store".into());
-        }
-        if self.grants.addin_manifests {
-            out.push("addin-manifests".into());
-        }
-        out.sort();
-        out.dedup();
-        out
     }
 
     /// Refuses a component whose digest differs from the one declared.
@@ -198,8 +120,8 @@ graph = ["GET /users/*"]
     fn a_good_manifest_resolves_to_a_policy() {
         let m = Manifest::parse(GOOD).unwrap();
         let p = m.policy().unwrap();
-        assert!(p.graph.allows("GET", &["users".into(), "x".into()]));
-        assert!(!p.graph.allows("DELETE", &["users".into(), "x".into()]));
+        assert!(p.graph().allows("GET", &["users".into(), "x".into()]));
+        assert!(!p.graph().allows("DELETE", &["users".into(), "x".into()]));
     }
 
     #[test]
@@ -216,7 +138,10 @@ graph = ["GET /users/*"]
         let m = Manifest::parse(&GOOD.replace("GET /users/*", "GET users")).unwrap();
         assert!(m.policy().is_err());
         let m = Manifest::parse(&format!("{GOOD}exchange = [\"Get-Mailbox\"]")).unwrap();
-        assert_eq!(m.policy().unwrap().exchange, ["get-mailbox"]);
+        assert_eq!(
+            m.policy().unwrap().grant_list(),
+            ["exchange:get-mailbox", "graph:GET /users/*"]
+        );
         let m = Manifest::parse(&format!("{GOOD}exchange = [\"Get Mailbox; rm\"]")).unwrap();
         assert!(m.policy().is_err());
         let m = Manifest::parse(&GOOD.replace("[grants]", "sha256 = \"ab\"\n[grants]")).unwrap();

@@ -4,12 +4,11 @@
 //! plugin that cannot be loaded is recorded with the reason, for
 //! `m365://health` and the log, and the others still load.
 
+use super::admission::{Checked, Refusal, ToolEntry, component_is_a_file_name};
 use super::manifest::Manifest;
 use super::runtime::{PluginInfo, Prepared, Runtime};
-use super::validate::ArgumentValidator;
-use crate::store::Database;
-use serde_json::Value;
-use sha2::{Digest, Sha256};
+use crate::store::{Database, StoreError};
+use m365_policy::Grant;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -22,22 +21,26 @@ pub struct BundledPlugin {
     pub wasm: &'static [u8],
 }
 
+/// Where the build left the probe test plugin (its component and manifest):
+/// in a source checkout only, and never loaded unless installed and
+/// approved like any folder plugin. The harness's bulk benchmark uses it.
+pub const PROBE_TEST_PLUGIN: Option<(&str, &str)> = match (
+    option_env!("M365_TEST_PLUGIN_PROBE_WASM"),
+    option_env!("M365_TEST_PLUGIN_PROBE_MANIFEST"),
+) {
+    (Some(wasm), Some(manifest)) => Some((wasm, manifest)),
+    _ => None,
+};
+
 pub struct LoadedPlugin {
     pub name: String,
     pub version: String,
     pub source: String,
     pub digest: String,
-    pub grants: Vec<String>,
+    /// What its policy grants, in canonical order.
+    pub grants: Vec<Grant>,
     pub prepared: Prepared,
     pub info: PluginInfo,
-}
-
-pub struct ToolEntry {
-    pub plugin: String,
-    pub tool: super::runtime::bindings::m365::plugin::types::Tool,
-    pub input_schema: serde_json::Map<String, Value>,
-    pub output_schema: Option<serde_json::Map<String, Value>>,
-    pub validator: ArgumentValidator,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -56,10 +59,57 @@ pub struct Registry {
 struct Candidate {
     source: String,
     manifest: String,
-    wasm: Result<Vec<u8>, String>,
+    wasm: Result<Vec<u8>, Refused>,
     /// From the plugin directory: loads only as approved. Bundled plugins
     /// were approved by building them into the host.
     needs_approval: bool,
+}
+
+/// Why a candidate did not load; its text is the problem's reason.
+#[derive(Debug, thiserror::Error)]
+enum Refused {
+    #[error(transparent)]
+    Admission(#[from] Refusal),
+    #[error("cannot read {component} ({error})")]
+    Unreadable {
+        component: String,
+        error: std::io::Error,
+    },
+    #[error(transparent)]
+    NotApproved(#[from] NotApproved),
+    #[error("tool {tool} is already offered by plugin {plugin}")]
+    ToolTaken { tool: String, plugin: String },
+}
+
+/// A folder plugin without a matching approval.
+#[derive(Debug, thiserror::Error)]
+enum NotApproved {
+    #[error("its approval cannot be checked without the database; {}", again(.dir))]
+    NoDatabase { dir: String },
+    #[error("its approval cannot be read ({0})")]
+    Unreadable(StoreError),
+    #[error("it has not been approved; {}", again(.dir))]
+    Missing { dir: String },
+    #[error("its component changed since it was approved (sha256 {now} now, {approved} approved); {}", again(.dir))]
+    Changed {
+        dir: String,
+        now: String,
+        approved: String,
+    },
+    #[error("its manifest asks for more than was approved ({}); {}", list(.extra), again(.dir))]
+    Wider { dir: String, extra: Vec<Grant> },
+}
+
+fn list(grants: &[Grant]) -> String {
+    grants
+        .iter()
+        .map(Grant::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn again(dir: &str) -> String {
+    format!("review and approve it with `m365-admin plugins add {dir}`")
 }
 
 impl Registry {
@@ -99,15 +149,17 @@ impl Registry {
                     continue;
                 }
             };
-            if component.contains(['/', '\\']) || component.starts_with('.') {
+            if !component_is_a_file_name(&component) {
                 reg.problem(
                     &source,
                     format!("component {component:?} must be a file name beside the manifest"),
                 );
                 continue;
             }
-            let wasm = std::fs::read(dir.join(&component))
-                .map_err(|e| format!("cannot read {component} ({e})"));
+            let wasm = std::fs::read(dir.join(&component)).map_err(|error| Refused::Unreadable {
+                component: component.clone(),
+                error,
+            });
             candidates.insert(
                 name,
                 Candidate {
@@ -119,8 +171,9 @@ impl Registry {
             );
         }
         for (_, c) in candidates {
-            if let Err(reason) = reg.add(runtime, &c, approvals).await {
-                reg.problem(&c.source, reason);
+            let source = c.source.clone();
+            if let Err(refused) = reg.add(runtime, c, approvals).await {
+                reg.problem(&source, refused.to_string());
             }
         }
         reg
@@ -137,85 +190,40 @@ impl Registry {
     async fn add(
         &mut self,
         runtime: &Runtime,
-        c: &Candidate,
+        c: Candidate,
         approvals: Option<&Database>,
-    ) -> Result<(), String> {
-        let manifest = Manifest::parse(&c.manifest).map_err(|e| e.to_string())?;
-        let wasm = c.wasm.as_ref().map_err(Clone::clone)?;
-        let digest = hex::encode(Sha256::digest(wasm));
-        manifest.check_digest(&digest).map_err(|e| e.to_string())?;
-        let policy = manifest.policy().map_err(|e| e.to_string())?;
+    ) -> Result<(), Refused> {
+        let wasm = c.wasm?;
+        let checked = Checked::new(&c.manifest, &wasm)?;
         if c.needs_approval {
-            check_approval(&manifest, &digest, &c.source, approvals)?;
+            check_approval(&checked, &c.source, approvals)?;
         }
-        let prepared = runtime
-            .prepare(&digest, wasm, policy)
-            .map_err(|e| format!("not a loadable plugin component: {e:#}"))?;
-        let info = runtime
-            .describe(&prepared, &manifest.name)
-            .await
-            .map_err(|e| e.message)?;
-        if info.name != manifest.name {
-            return Err(format!(
-                "the component calls itself {:?} but its manifest says {:?}",
-                info.name, manifest.name
-            ));
-        }
-        let mut entries = Vec::new();
-        for tool in &info.tools {
-            if !valid_tool_name(&tool.name) {
-                return Err(format!(
-                    "tool name {:?} does not match ^[a-zA-Z0-9_-]{{1,64}}$",
-                    tool.name
-                ));
-            }
-            if let Some(other) = self.tools.get(&tool.name) {
-                return Err(format!(
-                    "tool {} is already offered by plugin {}",
-                    tool.name, other.plugin
-                ));
-            }
-            let input: Value = serde_json::from_str(&tool.input_schema)
-                .map_err(|e| format!("tool {}: input schema is not JSON ({e})", tool.name))?;
-            let validator =
-                ArgumentValidator::new(&input).map_err(|e| format!("tool {}: {e}", tool.name))?;
-            let Value::Object(input_schema) = input else {
-                return Err(format!("tool {}: input schema is not an object", tool.name));
-            };
-            let output_schema = match &tool.output_schema {
-                Some(s) => match serde_json::from_str(s) {
-                    Ok(Value::Object(o)) => Some(o),
-                    _ => {
-                        return Err(format!(
-                            "tool {}: output schema is not a JSON object",
-                            tool.name
-                        ));
-                    }
-                },
-                None => None,
-            };
-            entries.push(ToolEntry {
-                plugin: manifest.name.clone(),
+        let admitted = checked.admit(runtime, &wasm).await?;
+        if let Some((tool, other)) = admitted
+            .tools
+            .iter()
+            .find_map(|t| Some((&t.tool.name, self.tools.get(&t.tool.name)?)))
+        {
+            return Err(Refused::ToolTaken {
                 tool: tool.clone(),
-                input_schema,
-                output_schema,
-                validator,
+                plugin: other.plugin.clone(),
             });
         }
-        for e in entries {
+        let manifest = admitted.manifest;
+        for e in admitted.tools {
             self.tools.insert(e.tool.name.clone(), e);
         }
-        tracing::info!(plugin = %manifest.name, version = %manifest.version, source = %c.source, tools = info.tools.len(), "plugin loaded");
+        tracing::info!(plugin = %manifest.name, version = %manifest.version, source = %c.source, tools = admitted.info.tools.len(), "plugin loaded");
         self.plugins.insert(
             manifest.name.clone(),
             LoadedPlugin {
                 name: manifest.name.clone(),
                 version: manifest.version.clone(),
-                source: c.source.clone(),
-                digest,
-                grants: manifest.grant_list(),
-                prepared,
-                info,
+                source: c.source,
+                digest: admitted.digest,
+                grants: admitted.grants,
+                prepared: admitted.prepared,
+                info: admitted.info,
             },
         );
         Ok(())
@@ -235,35 +243,27 @@ impl Registry {
 /// A plugin from the plugin directory loads only with the digest and within
 /// the grants an administrator approved.
 fn check_approval(
-    manifest: &Manifest,
-    digest: &str,
+    checked: &Checked,
     source: &str,
     approvals: Option<&Database>,
-) -> Result<(), String> {
-    let again = format!("review and approve it with `m365-admin plugins add {source}`");
-    let db = approvals
-        .ok_or_else(|| format!("its approval cannot be checked without the database; {again}"))?;
+) -> Result<(), NotApproved> {
+    let dir = || source.to_string();
+    let manifest = &checked.manifest;
+    let db = approvals.ok_or_else(|| NotApproved::NoDatabase { dir: dir() })?;
     let approval = db
         .approval_get(&manifest.name)
-        .map_err(|e| format!("its approval cannot be read ({e})"))?
-        .ok_or_else(|| format!("it has not been approved; {again}"))?;
-    if approval.digest != digest {
-        return Err(format!(
-            "its component changed since it was approved (sha256 {} now, {} approved); {again}",
-            &digest[..12],
-            &approval.digest[..approval.digest.len().min(12)]
-        ));
+        .map_err(NotApproved::Unreadable)?
+        .ok_or_else(|| NotApproved::Missing { dir: dir() })?;
+    if approval.digest != checked.digest {
+        return Err(NotApproved::Changed {
+            dir: dir(),
+            now: checked.digest[..12].to_string(),
+            approved: approval.digest[..approval.digest.len().min(12)].to_string(),
+        });
     }
-    let extra: Vec<String> = manifest
-        .grant_list()
-        .into_iter()
-        .filter(|g| !approval.grants.contains(g))
-        .collect();
+    let extra = checked.policy().beyond(&approval.grants);
     if !extra.is_empty() {
-        return Err(format!(
-            "its manifest asks for more than was approved ({}); {again}",
-            extra.join(", ")
-        ));
+        return Err(NotApproved::Wider { dir: dir(), extra });
     }
     Ok(())
 }
@@ -280,13 +280,6 @@ fn dir_manifests(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
         .collect();
     out.sort();
     out
-}
-
-pub fn valid_tool_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// RFC 6570 level 1: each `{var}` matches one non-empty run without `/`.
@@ -338,14 +331,5 @@ mod tests {
         for (t, u, want) in cases {
             assert_eq!(template_matches(t, u), want, "{t} vs {u}");
         }
-    }
-
-    #[test]
-    fn tool_names_follow_the_mcp_pattern() {
-        assert!(valid_tool_name("create_user"));
-        assert!(valid_tool_name("a-b_C9"));
-        assert!(!valid_tool_name(""));
-        assert!(!valid_tool_name("bad name"));
-        assert!(!valid_tool_name(&"x".repeat(65)));
     }
 }

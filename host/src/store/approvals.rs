@@ -1,9 +1,11 @@
 //! Plugins an administrator approved (`m365-admin plugins add`): the exact
 //! component digest and the grants they saw. A plugin from the plugin
-//! directory loads only if both still match.
+//! directory loads only if both still match. Grants are stored as a JSON
+//! array of their canonical text and read back typed.
 
 use super::StoreError;
 use super::db::{Database, now};
+use m365_policy::Grant;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
@@ -13,19 +15,26 @@ pub struct Approval {
     pub name: String,
     pub version: String,
     pub digest: String,
-    /// Normalised grants ("graph:GET /users/*", "exchange:get-mailbox",
-    /// "store", "addin-manifests").
-    pub grants: Vec<String>,
+    /// Stored as their canonical text ("graph:GET /users/*",
+    /// "exchange:get-mailbox", "store", "addin-manifests").
+    pub grants: Vec<Grant>,
     pub approved_at: String,
 }
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Approval> {
     let grants: String = r.get(3)?;
+    // One at a time: a text this host does not read as a grant approves
+    // nothing it enforces, and must not void the rest.
+    let grants = serde_json::from_str::<Vec<String>>(&grants)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|g| g.parse().ok())
+        .collect();
     Ok(Approval {
         name: r.get(0)?,
         version: r.get(1)?,
         digest: r.get(2)?,
-        grants: serde_json::from_str(&grants).unwrap_or_default(),
+        grants,
         approved_at: r.get(4)?,
     })
 }
@@ -59,7 +68,7 @@ impl Database {
         name: &str,
         version: &str,
         digest: &str,
-        grants: &[String],
+        grants: &[Grant],
     ) -> Result<(), StoreError> {
         let grants = serde_json::to_string(grants).unwrap_or_else(|_| "[]".into());
         let at = now();
@@ -99,10 +108,12 @@ mod tests {
         let (_dir, db) = temp_db();
         let empty = db.approvals_stamp().unwrap();
         assert_eq!(db.approval_get("hello").unwrap(), None);
-        db.approval_put("hello", "0.1.0", "ab", &["graph:GET /users".into()])
+        let grant: m365_policy::Grant = "graph:GET /users".parse().unwrap();
+        db.approval_put("hello", "0.1.0", "ab", std::slice::from_ref(&grant))
             .unwrap();
         let a = db.approval_get("hello").unwrap().unwrap();
-        assert_eq!(a.grants, ["graph:GET /users"]);
+        assert_eq!(a.grants, [grant]);
+        assert_eq!(a.grants[0].to_string(), "graph:GET /users");
         let one = db.approvals_stamp().unwrap();
         assert_ne!(one, empty);
         db.approval_put("hello", "0.2.0", "cd", &[]).unwrap();
@@ -110,5 +121,27 @@ mod tests {
         assert_eq!(db.approval_list().unwrap().len(), 1);
         assert!(db.approval_delete("hello").unwrap());
         assert!(!db.approval_delete("hello").unwrap());
+    }
+
+    #[test]
+    fn a_stored_text_that_is_no_grant_leaves_the_others() {
+        let (_dir, db) = temp_db();
+        db.write(|tx| {
+            tx.execute(
+                "INSERT INTO plugin_approvals (name, version, digest, grants, approved_at) VALUES ('p', '1', 'ab', ?1, 'now')",
+                [r#"["graph:GET /users", "network", "store"]"#],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        let grants: Vec<String> = db
+            .approval_get("p")
+            .unwrap()
+            .unwrap()
+            .grants
+            .iter()
+            .map(|g| g.to_string())
+            .collect();
+        assert_eq!(grants, ["graph:GET /users", "store"]);
     }
 }

@@ -1,21 +1,30 @@
 //! The host's encrypted store (ARCHITECTURE.md §4 "Store" and "Audit"): one
 //! SQLCipher database holding plugin documents and logs, the hash-chained
-//! audit trail and confirmation tokens. Every call here is blocking and short;
-//! async callers run them on `spawn_blocking` or accept a brief block.
+//! audit trail and confirmation tokens; which file and key the configuration
+//! names; the audit head kept beside it; backups, on demand and on a
+//! schedule; and the figures computed from the trail. Every call here is
+//! blocking and short; async callers run them on `spawn_blocking` or accept a
+//! brief block.
 
 pub mod approvals;
 pub mod audit;
 pub mod backup;
+pub mod backup_schedule;
+pub mod chain;
 pub mod confirmations;
 pub mod db;
 pub mod documents;
 mod error;
 pub mod key;
+pub mod metrics;
+pub mod open;
+pub mod serving;
 
 pub use confirmations::TokenCheck;
 pub use db::{Database, DbStatus};
 pub use error::StoreError;
 pub use key::DbKey;
+pub use open::{open, resolve_key};
 
 #[cfg(test)]
 mod tests {
