@@ -15,6 +15,7 @@ mod operator;
 mod plugins;
 mod retry;
 mod secrets;
+mod security;
 mod startup;
 mod store;
 mod teams;
