@@ -11,6 +11,8 @@ use std::collections::BTreeSet;
 /// Something the review reads once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Source {
+    /// The organization's name, for the overview.
+    Organization,
     Users,
     SignIns,
     Registration,
@@ -47,6 +49,7 @@ pub struct InboxRules {
 pub struct Data {
     /// When the review ran, ms since the epoch.
     pub now_ms: i64,
+    pub organization: Read<Vec<Value>>,
     pub users: Read<Vec<Value>>,
     /// `{id, signInActivity}` per user.
     pub sign_ins: Read<Vec<Value>>,
@@ -81,6 +84,7 @@ impl Data {
     pub fn empty(now_ms: i64) -> Data {
         Data {
             now_ms,
+            organization: not_read(),
             users: not_read(),
             sign_ins: not_read(),
             registration: not_read(),

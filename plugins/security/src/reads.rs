@@ -44,6 +44,14 @@ assignedLicenses,createdDateTime,externalUserState,externalUserStateChangeDateTi
 
 const GRAPH_READS: &[GraphRead] = &[
     GraphRead {
+        source: Source::Organization,
+        path: "/organization",
+        query: &[("$select", "displayName")],
+        collection: true,
+        permission: "Organization.Read.All",
+        what: "the organization",
+    },
+    GraphRead {
         source: Source::Users,
         path: "/users",
         query: &[("$select", USER_SELECT), ("$top", "999")],
@@ -416,6 +424,7 @@ impl Reader {
 fn store_graph(data: &mut Data, source: Source, value: Read<Value>) {
     let list = |v: Read<Value>| v.map(|v| v.as_array().cloned().unwrap_or_default());
     match source {
+        Source::Organization => data.organization = list(value),
         Source::Users => data.users = list(value),
         Source::SignIns => data.sign_ins = list(value),
         Source::Registration => data.registration = list(value),

@@ -50,10 +50,12 @@ pub fn review_security(args: ReviewArgs) -> Result<Value, ToolError> {
 /// Reads what `selected` needs: the Graph reads together first, then, check
 /// by check, the Exchange reads each needs within its deadline.
 fn read(selected: &[&Check]) -> Data {
-    let wanted: BTreeSet<Source> = selected
+    let mut wanted: BTreeSet<Source> = selected
         .iter()
         .flat_map(|c| c.needs.iter().copied())
         .collect();
+    // The overview names the organization, whatever was asked.
+    wanted.insert(Source::Organization);
     let total = selected.len() as u64 + 1;
     let graph_reads = wanted.iter().filter(|s| !reads::is_exchange(**s)).count();
     progress(
@@ -164,6 +166,14 @@ pub fn result(selected: &[&Check], data: &Data, include_passed: bool) -> Value {
 /// Users by state, MFA coverage and license seats, from what was read.
 pub fn overview(d: &Data) -> Value {
     let mut out = json!({});
+    if let Some(name) = d
+        .organization
+        .iter()
+        .flatten()
+        .find_map(|o| str_of(o, "displayName"))
+    {
+        out["organization"] = json!(name);
+    }
     if let Ok(users) = &d.users {
         let shared = d.shared_mailbox_ids();
         let members: Vec<&Value> = users.iter().filter(|u| !is_guest(u)).collect();
@@ -256,6 +266,10 @@ mod tests {
                 .contains(&json!("AUD-002"))
         );
         assert_eq!(out["tenant"]["users"]["guests"], 2);
+        assert_eq!(
+            out["tenant"]["organization"],
+            "Liberty Gold Silver (sandbox)"
+        );
         assert_eq!(out["tenant"]["users"]["sharedMailboxAccounts"], 1);
         assert_eq!(
             out["tenant"]["mfa"],

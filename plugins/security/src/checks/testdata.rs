@@ -92,6 +92,9 @@ fn plans(names: &[&str]) -> Value {
 /// The sandbox's seeded tenant.
 pub fn seeded() -> Data {
     let mut d = Data::empty(time::parse(NOW).unwrap());
+    d.organization = Ok(vec![
+        json!({"displayName": "Liberty Gold Silver (sandbox)"}),
+    ]);
     let mut dana = user("u-dana", "dana.whitfield", Some(STANDARD), 900);
     dana["accountEnabled"] = json!(false);
     d.users = Ok(vec![
