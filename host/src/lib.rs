@@ -15,6 +15,7 @@ pub mod logging;
 pub mod pipeline;
 pub mod plugins;
 pub mod reload;
+pub mod report;
 pub mod secret;
 pub mod serve;
 pub mod store;

@@ -209,6 +209,22 @@ const GRAPH: &[(bool, &str, &str, &[&str])] = &[
     ),
     (
         false,
+        "directoryRoles",
+        "RoleManagement.Read.Directory",
+        &[
+            "RoleManagement.ReadWrite.Directory",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+    ),
+    (
+        false,
+        "identity/conditionalAccess",
+        "Policy.Read.All",
+        &["Policy.ReadWrite.ConditionalAccess"],
+    ),
+    (
+        false,
         "policies",
         "Policy.Read.All",
         &[
@@ -225,6 +241,12 @@ const GRAPH: &[(bool, &str, &str, &[&str])] = &[
     (true, "policies", "Policy.ReadWrite.ConditionalAccess", &[]),
     (false, "planner", "Tasks.Read.All", &["Tasks.ReadWrite.All"]),
     (true, "planner", "Tasks.ReadWrite.All", &[]),
+    (
+        false,
+        "reports/authenticationMethods",
+        "AuditLog.Read.All",
+        &[],
+    ),
     (false, "reports", "Reports.Read.All", &[]),
     (false, "auditLogs", "AuditLog.Read.All", &[]),
 ];
@@ -329,6 +351,19 @@ mod tests {
                 "graph:GET /admin/exchange/tracing/messageTraces",
                 "ExchangeMessageTrace.Read.All",
             ),
+            (
+                "graph:GET /reports/authenticationMethods/userRegistrationDetails",
+                "AuditLog.Read.All",
+            ),
+            (
+                "graph:GET /directoryRoles/*/members",
+                "RoleManagement.Read.Directory",
+            ),
+            (
+                "graph:GET /identity/conditionalAccess/policies",
+                "Policy.Read.All",
+            ),
+            ("graph:GET /policies/authorizationPolicy", "Policy.Read.All"),
             ("exchange:set-mailbox", "Exchange.ManageAsApp"),
             ("graph:GET /Users/*/MailboxSettings", "MailboxSettings.Read"),
         ];
@@ -342,6 +377,11 @@ mod tests {
         assert_eq!(needs(&Grant::Store), None);
         assert_eq!(needs(&Grant::AddinManifests), None);
         assert_eq!(needs(&grant("graph:GET /me")), None, "no row, no need");
+        assert_eq!(
+            needs(&grant("graph:POST /$batch")),
+            None,
+            "a batch needs what its requests need"
+        );
     }
 
     #[test]

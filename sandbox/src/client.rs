@@ -211,6 +211,14 @@ impl SandboxClient {
     }
 
     /// The delays and lifetimes in effect.
+    /// Gives the app's service principal exactly these directory roles (template ids or
+    /// display names, e.g. "Global Reader").
+    pub async fn set_app_roles(&self, roles: &[&str]) -> Result<(), ClientError> {
+        self.call(Method::PUT, "appRoles", Some(&json!({ "roles": roles })))
+            .await
+            .map(drop)
+    }
+
     pub async fn tuning(&self) -> Result<Value, ClientError> {
         self.call(Method::GET, "tuning", None).await
     }

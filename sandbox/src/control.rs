@@ -1,5 +1,5 @@
 //! The control API for tests, under `/_sandbox/` (no auth, never under `/v1.0`): the request
-//! log, fault injection, SKU seats, tuning, a view of the tenant state (Exchange's included),
+//! log, fault injection, SKU seats, the app's directory roles, tuning, a view of the tenant state (Exchange's included),
 //! the outbox, and channel email addresses as the Teams client provisions them. The add-in
 //! manifest catalogue is `addins.rs`; `client.rs` is the typed client of both.
 
@@ -37,6 +37,13 @@ struct ChannelRef {
 #[serde(deny_unknown_fields)]
 struct Seats {
     enabled: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppRoles {
+    /// Role template ids or display names.
+    roles: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -92,6 +99,18 @@ static ROUTES: &[Route<(), Handler>] = &[
     put("skus/{part}", |r| {
         let seats = parse::<Seats>(r.body)?;
         set_seats(r.app, r.params.get("part"), seats.enabled)
+    }),
+    // What an admin does in Entra (Roles and administrators) to the app's service principal.
+    put("appRoles", |r| {
+        let roles = parse::<AppRoles>(r.body)?.roles;
+        r.app
+            .store
+            .mutate(|t| {
+                t.set_app_roles(&roles)
+                    .map_err(|unknown| GraphError::not_found(&unknown))
+            })
+            .map(|()| Reply::no_content())
+            .map_err(|e| error(StatusCode::BAD_REQUEST, e.message))
     }),
     get("tuning", |r| Ok(tuning_reply(r.app))),
     patch("tuning", set_tuning),

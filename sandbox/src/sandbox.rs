@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::App;
 use crate::config::{RegisteredCert, SandboxConfig, SandboxError};
+use crate::tenant::Tenant;
 use crate::tenant::store::{Store, write_atomic};
 
 /// A running sandbox tenant. Dropping it stops the server too; [`Sandbox::shutdown`] also waits.
@@ -37,7 +38,7 @@ impl Sandbox {
             Some(pem) => Some(RegisteredCert::from_pem(pem)?),
             None => None,
         };
-        let store = Store::open(&cfg.data_dir, cfg.reset, &cfg.app.tenant_id)?;
+        let store = Store::open(&cfg.data_dir, cfg.reset, &cfg.app.tenant_id, Tenant::seed)?;
         let tls = crate::tls::generate()?;
 
         let listener = TcpListener::bind(("127.0.0.1", 0))

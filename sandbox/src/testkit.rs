@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::auth::{Claims, OUTLOOK_AUDIENCE, mint};
 use crate::config::{AppRegistration, Tuning};
 use crate::graph::route;
-use crate::tenant::Store;
+use crate::tenant::{Store, Tenant};
 use crate::web::Query;
 use crate::web::{Ctx, Reply, ReplyBody};
 
@@ -107,7 +107,7 @@ pub(crate) fn kit_with(roles: Vec<String>) -> Kit {
 pub(crate) fn kit_tuned(roles: Vec<String>, tuning: Tuning) -> Kit {
     let dir = std::env::temp_dir().join(format!("m365-sandbox-kit-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::open(&dir, true, TENANT).unwrap();
+    let store = Store::open(&dir, true, TENANT, Tenant::bare).unwrap();
     let app = App::new(
         AppRegistration {
             tenant_id: TENANT.into(),

@@ -301,3 +301,100 @@ async fn a_flood_of_log_lines_is_capped_and_the_server_goes_on() {
     assert_eq!(written, 1000, "lines written from one call");
     assert!(log.contains("the rest of this call's are dropped"));
 }
+
+/// The probe's own name and component, with the security plugin's grants.
+fn with_security_grants(probe: &str) -> String {
+    let security = include_str!("../../plugins/security/manifest.toml");
+    let head = probe.split("[grants]").next().unwrap();
+    let grants = security.split("[grants]").nth(1).unwrap();
+    format!("{head}[grants]{grants}")
+}
+
+#[tokio::test]
+async fn the_security_plugins_grants_let_no_write_through() {
+    let manifest = include_str!("../../plugins/security/manifest.toml");
+    let grants = manifest.split("[grants]").nth(1).unwrap();
+    for line in grants.lines().map(str::trim).filter(|l| l.starts_with('"')) {
+        let grant = line.trim_matches(|c| c == '"' || c == ',');
+        assert!(
+            grant.starts_with("GET /") || grant == "POST /$batch" || grant.starts_with("Get-"),
+            "a grant that may write: {grant}"
+        );
+    }
+    assert!(!grants.contains("store"), "no store grant");
+
+    let s = Server::start(Options::default().probe_manifest(with_security_grants)).await;
+    let graph = "https://graph.microsoft.com/v1.0";
+    // What the review reads passes.
+    let ok = s
+        .ok("http", json!({"method": "GET", "url": format!("{graph}/policies/identitySecurityDefaultsEnforcementPolicy")}))
+        .await;
+    assert_eq!(ok["status"], 200, "{ok}");
+    s.sandbox().clear_requests().await;
+    // Each write it could attempt is refused before it is sent.
+    let batch = |requests: serde_json::Value| {
+        json!({"method": "POST", "url": format!("{graph}/$batch"),
+               "body": json!({"requests": requests}).to_string(),
+               "headers": {"content-type": "application/json"}})
+    };
+    for (args, named) in [
+        (
+            json!({"method": "PATCH", "url": format!("{graph}/policies/identitySecurityDefaultsEnforcementPolicy"),
+                   "body": "{\"isEnabled\":false}", "headers": {"content-type": "application/json"}}),
+            "PATCH /policies/identitySecurityDefaultsEnforcementPolicy",
+        ),
+        (
+            json!({"method": "PATCH", "url": format!("{graph}/users/admin@libertygoldsilver.com"),
+                   "body": "{\"accountEnabled\":false}", "headers": {"content-type": "application/json"}}),
+            "PATCH /users/admin@libertygoldsilver.com",
+        ),
+        (
+            json!({"method": "POST", "url": format!("{graph}/users"), "body": "{}",
+                   "headers": {"content-type": "application/json"}}),
+            "POST /users",
+        ),
+        (
+            batch(json!([{"id": "1", "method": "GET", "url": "/domains"},
+                         {"id": "2", "method": "DELETE", "url": "/users/admin@libertygoldsilver.com"}])),
+            "DELETE /users/admin@libertygoldsilver.com",
+        ),
+    ] {
+        let e = s.err("http", args.clone()).await;
+        assert_eq!(e["code"], "PLUGIN_001", "{args}: {e}");
+        assert!(
+            e["message"].as_str().unwrap().contains(named),
+            "{args}: {e}"
+        );
+    }
+    for (cmdlet, params) in [
+        (
+            "Set-Mailbox",
+            json!({"Identity": "admin@libertygoldsilver.com", "ForwardingSmtpAddress": "smtp:x@example.net"}),
+        ),
+        (
+            "Remove-InboxRule",
+            json!({"Mailbox": "ann.lee@libertygoldsilver.com", "Identity": "Sync"}),
+        ),
+        (
+            "Set-TransportConfig",
+            json!({"SmtpClientAuthenticationDisabled": false}),
+        ),
+    ] {
+        let e = s
+            .err("exo", json!({"cmdlet": cmdlet, "parameters": params}))
+            .await;
+        assert_eq!(e["code"], "PLUGIN_001", "{cmdlet}: {e}");
+        assert!(e["message"].as_str().unwrap().contains(cmdlet), "{e}");
+    }
+    let seen = s.sandbox().get("/_sandbox/requests").await;
+    for r in seen.as_array().unwrap() {
+        let graph_write =
+            r["path"].as_str().is_some_and(|p| p.starts_with("/v1.0")) && r["method"] != "GET";
+        let exchange_write = r["cmdlet"].as_str().is_some_and(|c| !c.starts_with("Get-"));
+        assert!(
+            !graph_write && !exchange_write,
+            "a refused write reached the tenant: {r}"
+        );
+    }
+    s.finish().await;
+}

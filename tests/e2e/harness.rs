@@ -535,6 +535,11 @@ impl Sandbox {
         self.client.set_seats(part, enabled).await.unwrap();
     }
 
+    /// Gives the app's service principal exactly these Entra roles.
+    pub async fn set_app_roles(&self, roles: &[&str]) {
+        self.client.set_app_roles(roles).await.unwrap();
+    }
+
     pub async fn state(&self) -> Value {
         self.client.state().await.unwrap()
     }

@@ -1,6 +1,7 @@
 //! End-to-end suite: the real binary, spoken to over MCP on stdio, against
 //! the sandbox tenant. One module per behaviour.
 
+mod browser;
 mod harness;
 
 mod addins;
@@ -13,8 +14,10 @@ mod features;
 mod gate;
 mod operator;
 mod plugins;
+mod report;
 mod retry;
 mod secrets;
+mod security;
 mod startup;
 mod store;
 mod teams;

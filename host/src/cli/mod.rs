@@ -8,6 +8,7 @@ mod db;
 mod doctor;
 mod permissions;
 mod plugins;
+mod report;
 mod serve;
 mod stats;
 mod tools;
@@ -88,6 +89,21 @@ pub enum Command {
         /// The sandbox's database instead of the live one.
         #[arg(long)]
         sandbox: bool,
+    },
+    /// The tenant report: the security review with fixes, users, MFA,
+    /// licenses, features and 30 days of activity, as one self-contained
+    /// HTML page and/or JSON (the same as `m365://report`).
+    Report {
+        /// Write the report as HTML to this file.
+        #[arg(long, value_name = "FILE")]
+        html: Option<std::path::PathBuf>,
+        /// Write the report as JSON to this file (`-` or no file: stdout).
+        #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
+        json: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        tenant: TenantArgs,
+        #[command(flatten)]
+        scope: ScopeArgs,
     },
     /// Add, review, list, remove and verify plugins.
     Plugins {
@@ -170,6 +186,12 @@ pub async fn run(command: Command) -> Result<ExitCode, CodedError> {
         Command::Audit { command, sandbox } => audit::run(command, sandbox),
         Command::Doctor(tenant) => doctor::run(tenant).await,
         Command::Stats { since, sandbox } => stats::run(since.as_deref(), sandbox),
+        Command::Report {
+            html,
+            json,
+            tenant,
+            scope,
+        } => report::run(html, json, tenant, scope).await,
         Command::Plugins { command, sandbox } => plugins::run(command, sandbox).await,
         Command::Db { command, sandbox } => db::run(command, sandbox),
     }

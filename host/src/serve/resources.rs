@@ -1,7 +1,7 @@
 //! The resources a client can list and read. The host's own are here, each
 //! listed and read through [`HostResource`]: `m365://health`,
-//! `m365://metrics`, and `m365://results/{id}` (a cut result of this
-//! session, read but not listed). Every other URI goes to the plugin whose
+//! `m365://metrics`, `m365://report` (the tenant report, `report`), and
+//! `m365://results/{id}` (a cut result of this session, read but not listed). Every other URI goes to the plugin whose
 //! resource template matches it, read in a fresh instance and audited
 //! (`pipeline::read_resource`).
 
@@ -20,13 +20,15 @@ const JSON: &str = "application/json";
 enum HostResource {
     Health,
     Metrics,
+    Report,
     KeptResult,
 }
 
 impl HostResource {
-    const ALL: [HostResource; 3] = [
+    const ALL: [HostResource; 4] = [
         HostResource::Health,
         HostResource::Metrics,
+        HostResource::Report,
         HostResource::KeptResult,
     ];
 
@@ -35,6 +37,7 @@ impl HostResource {
         match self {
             HostResource::Health => "m365://health",
             HostResource::Metrics => "m365://metrics",
+            HostResource::Report => "m365://report",
             HostResource::KeptResult => RESULTS_PREFIX,
         }
     }
@@ -49,6 +52,10 @@ impl HostResource {
             HostResource::Metrics => (
                 "Usage metrics",
                 "From the audit trail: calls, success rate, avg/p95 duration per tool, errors by code, throttling, template sends per week",
+            ),
+            HostResource::Report => (
+                "Tenant report",
+                "Security review with fixes, users by state, MFA coverage, license seats, feature states, 30 days of activity (runs review_security and list_features)",
             ),
             HostResource::KeptResult => return None,
         };
@@ -77,6 +84,7 @@ impl HostResource {
                 let rows = db.audit_since(None)?;
                 Ok(crate::store::metrics::compute(&rows).to_string())
             }
+            HostResource::Report => Ok(crate::report::gather(app).await.to_string()),
             HostResource::KeptResult => kept.read(uri, &uri[RESULTS_PREFIX.len()..]),
         }
     }
@@ -133,10 +141,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn host_uris_name_their_resource_and_only_health_and_metrics_are_listed() {
+    fn host_uris_name_their_resource_and_kept_results_are_not_listed() {
         let cases = [
             ("m365://health", Some(HostResource::Health)),
             ("m365://metrics", Some(HostResource::Metrics)),
+            ("m365://report", Some(HostResource::Report)),
             (
                 "m365://results/list_users-0123",
                 Some(HostResource::KeptResult),
@@ -152,6 +161,6 @@ mod tests {
             .filter_map(HostResource::listing)
             .map(|r| r.uri.clone())
             .collect();
-        assert_eq!(listed, ["m365://health", "m365://metrics"]);
+        assert_eq!(listed, ["m365://health", "m365://metrics", "m365://report"]);
     }
 }

@@ -1,7 +1,8 @@
 //! Usage and health figures computed from the audit trail (nothing new is
 //! stored for them): calls and success rate per tool, average and p95
 //! duration, errors by code, upstream requests and throttling, and template
-//! sends per template per week. `m365://metrics` and `m365-admin stats`.
+//! sends per template per week (`m365://metrics`, `m365-admin stats`), and
+//! calls and failed calls per day (the report's activity chart).
 
 use crate::store::audit::AuditRow;
 use serde_json::{Value, json};
@@ -119,6 +120,28 @@ pub fn compute(rows: &[AuditRow]) -> Value {
     })
 }
 
+/// Tool calls and failed tool calls on each of the `days` days up to and
+/// including `today` (UTC), oldest first; a day without calls is there with 0.
+pub fn per_day(rows: &[AuditRow], today: time::Date, days: u16) -> Vec<(String, u64, u64)> {
+    let mut counts: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.kind == "call") {
+        let c = counts.entry(r.at.get(..10).unwrap_or("")).or_default();
+        c.0 += 1;
+        if r.outcome.as_deref() != Some("ok") {
+            c.1 += 1;
+        }
+    }
+    (0..days)
+        .rev()
+        .filter_map(|back| today.checked_sub(time::Duration::days(i64::from(back))))
+        .map(|d| {
+            let date = d.to_string();
+            let (calls, failed) = counts.get(date.as_str()).copied().unwrap_or_default();
+            (date, calls, failed)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +177,24 @@ mod tests {
         assert_eq!(m["upstream"]["throttled"], 1);
         assert_eq!(m["upstream"]["retried"], 1);
         assert_eq!(m["templateSendsPerWeek"]["invoice"]["2026-W48"], 1);
+    }
+
+    #[test]
+    fn calls_per_day_fill_every_day() {
+        let rows = vec![
+            row("call", "get_user", "ok", None, 10),
+            row("call", "get_user", "error", Some("GRAPH_001"), 20),
+            row("request", "get_user", "ok", None, 5),
+        ];
+        let today = time::macros::date!(2026 - 11 - 26);
+        let days = per_day(&rows, today, 3);
+        assert_eq!(
+            days,
+            [
+                ("2026-11-24".to_string(), 0, 0),
+                ("2026-11-25".to_string(), 2, 1),
+                ("2026-11-26".to_string(), 0, 0),
+            ]
+        );
     }
 }

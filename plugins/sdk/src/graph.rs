@@ -5,6 +5,10 @@
 //! carries a fresh `client-request-id`. Errors keep Graph's status, code,
 //! message and `request-id` ([`GraphError`]) so plugins can branch on them,
 //! and convert into a [`ToolError`] with the documented code.
+//!
+//! [`Graph::batch`] sends many requests as JSON batches (`POST /$batch`, at
+//! most [`MAX_BATCH`] each): one round trip, and an answer per request, so
+//! one refused request never hides the others' answers.
 
 use crate::error::ToolError;
 use crate::http::{self, HttpError, Request};
@@ -17,6 +21,8 @@ pub const GRAPH_AUTHORITY: &str = "graph.microsoft.com";
 pub const GRAPH_BASE_PATH: &str = "/v1.0";
 /// The largest response body the client reads.
 pub const MAX_RESPONSE_BYTES: usize = 8 << 20;
+/// Graph's limit on requests in one `$batch`.
+pub const MAX_BATCH: usize = 20;
 /// The request header that marks a POST as safe for the host to retry (the
 /// plugin checked that the object does not exist); the host strips it.
 pub const RETRY_SAFE_HEADER: &str = "x-m365-retry-safe";
@@ -453,40 +459,125 @@ impl Graph {
             });
         }
 
-        let err_obj = parsed.as_ref().and_then(|v| v.get("error"));
-        let code = err_obj
-            .and_then(|e| e.get("code"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("HTTP_{}", resp.status));
-        let message = err_obj
-            .and_then(|e| e.get("message"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| {
-                let text = String::from_utf8_lossy(&resp.body);
-                text.chars().take(300).collect()
-            });
-        let inner = err_obj.and_then(|e| e.get("innerError").or_else(|| e.get("innererror")));
-        let request_id = inner
-            .and_then(|i| i.get("request-id"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .or_else(|| resp.header("request-id").map(str::to_string));
-        let retry_after = resp
-            .header("retry-after")
-            .and_then(|v| v.trim().parse::<u32>().ok());
-        Err(GraphError {
+        Err(response_error(
+            resp.status,
+            parsed.as_ref(),
+            &resp.body,
+            |name| resp.header(name).map(str::to_string),
+            &client_request_id,
+            &req,
+        ))
+    }
+
+    /// Sends `requests` as JSON batches of at most [`MAX_BATCH`] (in order,
+    /// one batch after the other) and returns one answer per request, in the
+    /// order given: its body (`Value::Null` when empty) or its error. `Err`
+    /// only when a batch itself failed (refused, throttled, unreachable).
+    /// The requests are independent: none waits for another.
+    pub fn batch(
+        &self,
+        requests: &[GraphRequest],
+    ) -> Result<Vec<Result<Value, GraphError>>, GraphError> {
+        let mut out = Vec::with_capacity(requests.len());
+        for chunk in requests.chunks(MAX_BATCH) {
+            let body = json!({"requests": chunk.iter().enumerate().map(|(i, r)| {
+                let url = if r.query.is_empty() { r.path.clone() } else { format!("{}?{}", r.path, r.query) };
+                let mut one = json!({"id": i.to_string(), "method": r.method, "url": url});
+                if let Some(b) = &r.body {
+                    one["body"] = b.clone();
+                    one["headers"] = json!({"content-type": "application/json"});
+                }
+                one
+            }).collect::<Vec<_>>()});
+            let resp = self.request(GraphRequest::new("POST", "/$batch").json(body))?;
+            let answers = resp.body.unwrap_or(Value::Null);
+            let answers = answers["responses"].as_array().cloned().unwrap_or_default();
+            for (i, req) in chunk.iter().enumerate() {
+                let answer = answers
+                    .iter()
+                    .find(|a| a["id"].as_str() == Some(i.to_string().as_str()));
+                out.push(batch_answer(answer, req));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One answer of a `$batch` (`{id, status, headers, body}`), as the request
+/// alone would have been answered.
+fn batch_answer(answer: Option<&Value>, req: &GraphRequest) -> Result<Value, GraphError> {
+    let Some(a) = answer else {
+        return Err(GraphError {
             kind: GraphErrorKind::Response,
-            status: resp.status,
-            code,
-            message,
-            request_id,
-            client_request_id: client_request_id.clone(),
-            retry_after,
+            status: 0,
+            code: "BatchAnswerMissing".into(),
+            message: "Graph's $batch response had no answer for this request".into(),
+            request_id: None,
+            client_request_id: String::new(),
+            retry_after: None,
             method: req.method.clone(),
             path: req.path.clone(),
+        });
+    };
+    let status = a["status"]
+        .as_u64()
+        .and_then(|s| u16::try_from(s).ok())
+        .unwrap_or(0);
+    let body = a.get("body").filter(|b| !b.is_null());
+    if (200..300).contains(&status) {
+        return Ok(body.cloned().unwrap_or(Value::Null));
+    }
+    let header = |name: &str| {
+        a["headers"].as_object().and_then(|h| {
+            h.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.as_str().map(str::to_string))
         })
+    };
+    Err(response_error(status, body, &[], header, "", req))
+}
+
+/// The error of a Graph answer with a failure `status`: Graph's code, message,
+/// request id and Retry-After.
+fn response_error(
+    status: u16,
+    parsed: Option<&Value>,
+    raw: &[u8],
+    header: impl Fn(&str) -> Option<String>,
+    client_request_id: &str,
+    req: &GraphRequest,
+) -> GraphError {
+    let err_obj = parsed.and_then(|v| v.get("error"));
+    let code = err_obj
+        .and_then(|e| e.get("code"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("HTTP_{status}"));
+    let message = err_obj
+        .and_then(|e| e.get("message"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            let text = String::from_utf8_lossy(raw);
+            text.chars().take(300).collect()
+        });
+    let inner = err_obj.and_then(|e| e.get("innerError").or_else(|| e.get("innererror")));
+    let request_id = inner
+        .and_then(|i| i.get("request-id"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| header("request-id"));
+    let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u32>().ok());
+    GraphError {
+        kind: GraphErrorKind::Response,
+        status,
+        code,
+        message,
+        request_id,
+        client_request_id: client_request_id.to_string(),
+        retry_after,
+        method: req.method.clone(),
+        path: req.path.clone(),
     }
 }
 
@@ -549,6 +640,30 @@ mod tests {
         assert_eq!(
             e.message,
             "The host refused this request: the plugin's manifest does not grant it."
+        );
+    }
+
+    #[test]
+    fn batch_answers_become_results() {
+        let req = GraphRequest::new("GET", "/users").query(&[("$select", "signInActivity")]);
+        let ok = json!({"id": "0", "status": 200, "body": {"value": [1]}});
+        assert_eq!(batch_answer(Some(&ok), &req).unwrap()["value"], json!([1]));
+        let refused = json!({"id": "1", "status": 403, "headers": {"Retry-After": "3"},
+            "body": {"error": {"code": "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+                "message": "Neither tenant is B2C or tenant doesn't have premium license",
+                "innerError": {"request-id": "r-9"}}}});
+        let e = batch_answer(Some(&refused), &req).unwrap_err();
+        assert_eq!(e.status, 403);
+        assert!(e.is("Authentication_RequestFromNonPremiumTenantOrB2CTenant"));
+        assert_eq!(e.request_id.as_deref(), Some("r-9"));
+        assert_eq!(e.retry_after, Some(3));
+        assert_eq!(e.path, "/users");
+        assert_eq!(ToolError::from(e).code, "PERM_001");
+        let empty = json!({"id": "2", "status": 204});
+        assert_eq!(batch_answer(Some(&empty), &req).unwrap(), Value::Null);
+        assert_eq!(
+            batch_answer(None, &req).unwrap_err().code,
+            "BatchAnswerMissing"
         );
     }
 

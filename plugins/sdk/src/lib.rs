@@ -29,6 +29,8 @@
 //! - [`text`]: OData literal escaping, path-segment and query encoding,
 //!   e-mail address validation.
 //! - [`time`]: RFC 3339 instants to and from milliseconds since the epoch.
+//! - [`licenses`]: the spec's license names, their SKU part numbers and list
+//!   prices, and the tenant's SKUs with their seats.
 
 extern crate self as m365_plugin_sdk;
 
@@ -70,6 +72,7 @@ pub mod exchange;
 pub mod graph;
 pub mod host;
 pub mod http;
+pub mod licenses;
 pub mod plugin;
 pub mod store;
 pub mod text;

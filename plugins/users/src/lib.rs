@@ -5,12 +5,12 @@
 mod create;
 mod delete;
 mod exchange;
-mod licenses;
 mod mailbox;
 mod password;
 mod read;
 
 use m365_plugin_sdk::graph::Graph;
+use m365_plugin_sdk::licenses;
 use m365_plugin_sdk::text::{encode_path_segment, percent_decode};
 use m365_plugin_sdk::{
     Annotations, GraphError, Plugin, ResourceContents, ResourceTemplate, Tool, ToolError,

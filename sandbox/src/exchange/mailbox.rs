@@ -1,7 +1,7 @@
 //! Mailboxes: `Get-Mailbox`, `Set-Mailbox`, `Get-MailboxMessageConfiguration` and
 //! `Set-MailboxMessageConfiguration`. The mailboxes are the sandbox users whose mailbox has been
-//! provisioned (an Exchange plan assigned and the provisioning delay past); a user without one
-//! is not found, as in Exchange Online.
+//! provisioned (an Exchange plan assigned, or a shared mailbox, and the provisioning delay
+//! past); a user without one is not found, as in Exchange Online.
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -10,6 +10,7 @@ use super::cmdlet::{Call, Cmdlet, size_text};
 use super::error::ExoError;
 use super::params::{Bound, Param, Ty, m, n, p};
 use crate::tenant::ids::derived_guid;
+use crate::tenant::mailbox::MailboxKind;
 use crate::tenant::{INITIAL_DOMAIN, Tenant, User};
 use crate::web::time::rfc3339;
 
@@ -153,7 +154,7 @@ const MESSAGE_CONFIGURATION_PARAMS: &[Param] = &[
     p("WhatIf", Ty::Switch),
 ];
 
-const RESULT_SIZE_WARNING: &str = "By default, only the first 1000 items are returned. Use the ResultSize parameter to specify the number of items returned. To return all items, specify \"-ResultSize Unlimited\". Be aware that, depending on the actual number of items, returning all items can take a long time and consume a large amount of memory. Also, we don't recommend storing the results in a variable. Instead, pipe the results to another task or script to perform batch changes.";
+pub(super) const RESULT_SIZE_WARNING: &str = "By default, only the first 1000 items are returned. Use the ResultSize parameter to specify the number of items returned. To return all items, specify \"-ResultSize Unlimited\". Be aware that, depending on the actual number of items, returning all items can take a long time and consume a large amount of memory. Also, we don't recommend storing the results in a variable. Instead, pipe the results to another task or script to perform batch changes.";
 
 fn exchange_guid(u: &User) -> String {
     derived_guid(&format!("exchange-guid/{}", u.id))
@@ -220,6 +221,14 @@ fn country_name(code: &str) -> String {
     .to_string()
 }
 
+/// The mailbox's `RecipientTypeDetails`.
+pub(super) fn recipient_type(u: &User) -> &'static str {
+    u.mailbox
+        .as_ref()
+        .map_or(MailboxKind::User, |m| m.kind)
+        .recipient_type_details()
+}
+
 /// A mailbox as Get-Mailbox outputs it.
 fn mailbox_json(t: &Tenant, u: &User) -> Value {
     let set = t.exchange.mailboxes.get(&u.id).cloned().unwrap_or_default();
@@ -253,11 +262,11 @@ fn mailbox_json(t: &Tenant, u: &User) -> Value {
         "DistinguishedName": dn,
         "OrganizationalUnit": format!("NAMPR01A001.PROD.OUTLOOK.COM/Microsoft Exchange Hosted Organizations/{INITIAL_DOMAIN}"),
         "RecipientType": "UserMailbox",
-        "RecipientTypeDetails": "UserMailbox",
+        "RecipientTypeDetails": recipient_type(u),
         "IsMailboxEnabled": true,
         "IsInactiveMailbox": false,
         "IsSoftDeletedByRemove": false,
-        "AccountDisabled": !u.props.get("accountEnabled").and_then(Value::as_bool).unwrap_or(true),
+        "AccountDisabled": !u.is_enabled(),
         "UsageLocation": u.prop_str("usageLocation").map(country_name),
         "ForwardingAddress": value("ForwardingAddress", Value::Null),
         "ForwardingSmtpAddress": value("ForwardingSmtpAddress", Value::Null),

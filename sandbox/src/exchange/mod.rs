@@ -10,16 +10,21 @@
 //! type>|<text>"}],"innererror":{…}}}`. `Prefer: odata.maxpagesize=N` pages the output with
 //! `@odata.nextLink` (the client posts the same body to it).
 //!
-//! The cmdlets keep their state in the tenant (`Tenant::exchange`), so it persists.
+//! The cmdlets keep their state in the tenant (`Tenant::exchange`), so it persists. Which
+//! cmdlets the app may run follows its Entra roles (`tenant::roles`): a cmdlet outside them is
+//! one its session does not have.
 
 mod apps;
+mod client_access;
 mod cloud_params;
 mod cmdlet;
 mod error;
+mod inbox_rules;
 mod mailbox;
 mod manifest;
 mod org;
 mod params;
+mod protection;
 mod retention;
 mod trace;
 
@@ -70,6 +75,9 @@ pub(crate) fn fault_reply(fault: &Fault, ctx: &Ctx) -> Option<Reply> {
 fn cmdlets() -> impl Iterator<Item = &'static Cmdlet> {
     mailbox::CMDLETS
         .iter()
+        .chain(client_access::CMDLETS)
+        .chain(inbox_rules::CMDLETS)
+        .chain(protection::CMDLETS)
         .chain(org::CMDLETS)
         .chain(retention::CMDLETS)
         .chain(apps::CMDLETS)
@@ -240,14 +248,12 @@ fn invoke(r: &Req) -> Result<Reply, ExoError> {
             ));
         }
     };
-    let Some(cmdlet) = cmdlets().find(|c| c.name.eq_ignore_ascii_case(name.trim())) else {
-        return Err(ExoError::failure(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            format!(
-                "|System.Management.Automation.CommandNotFoundException|The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again."
-            ),
-        ));
+    let access = r.app.store.read(|t| t.app_exchange_access());
+    let Some(cmdlet) = cmdlets()
+        .find(|c| c.name.eq_ignore_ascii_case(name.trim()))
+        .filter(|c| access.allows(c.name))
+    else {
+        return Err(not_recognized(name));
     };
     let bound = bind(cmdlet.name, cmdlet.params, parameters)?;
     let mut call = Call {
@@ -264,6 +270,17 @@ fn invoke(r: &Req) -> Result<Reply, ExoError> {
         value,
         call.warnings,
     ))
+}
+
+/// A cmdlet the session does not have: unknown, or outside the app's roles.
+fn not_recognized(name: &str) -> ExoError {
+    ExoError::failure(
+        StatusCode::BAD_REQUEST,
+        "BadRequest",
+        format!(
+            "|System.Management.Automation.CommandNotFoundException|The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again."
+        ),
+    )
 }
 
 fn not_found_path() -> ExoError {

@@ -4,7 +4,9 @@
 //!
 //! Resource modules: `users`, `licenses` (SKUs, assignments), `org` (organization, domains),
 //! `mailbox` (settings, rules), `mail` (sendMail), `groups`, `teams` (and their channels and
-//! members), `connect` (tabs, files, Planner), `tracing` (message trace), `policies`.
+//! members), `connect` (tabs, files, Planner), `tracing` (message trace), `policies`
+//! (security defaults, authorization, conditional access), `roles` (directory roles) and
+//! `reports` (authentication-method registration).
 //! A new endpoint is a handler in one of them and a line in `routes`.
 
 mod batch;
@@ -17,6 +19,8 @@ mod odata;
 mod org;
 mod permissions;
 mod policies;
+mod reports;
+mod roles;
 mod routes;
 mod teams;
 mod tracing;

@@ -40,7 +40,7 @@ fn domain_json(d: &crate::tenant::directory::Domain) -> Value {
         "isRoot": true,
         "isVerified": true,
         "passwordNotificationWindowInDays": 14,
-        "passwordValidityPeriodInDays": 2147483647,
+        "passwordValidityPeriodInDays": d.password_validity_period_in_days,
         "supportedServices": ["Email", "OfficeCommunicationsOnline"],
         "state": null,
     })

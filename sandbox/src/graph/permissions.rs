@@ -149,6 +149,19 @@ pub(crate) const POLICY_WRITE: Need = Need::Directory(&[
     "Policy.ReadWrite.ConditionalAccess",
 ]);
 pub(crate) const TRACE_READ: Need = Need::Directory(&["ExchangeMessageTrace.Read.All"]);
+/// The authentication-method reports: AuditLog.Read.All only ("Higher privileged
+/// permissions: Not available").
+pub(crate) const AUDIT_READ: Need = Need::Directory(&["AuditLog.Read.All"]);
+pub(crate) const AUTHORIZATION_POLICY_READ: Need =
+    Need::Directory(&["Policy.Read.All", "Policy.ReadWrite.Authorization"]);
+pub(crate) const CONDITIONAL_ACCESS_READ: Need =
+    Need::Directory(&["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"]);
+pub(crate) const ROLE_READ: Need = Need::Directory(&[
+    "RoleManagement.Read.Directory",
+    "RoleManagement.ReadWrite.Directory",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+]);
 
 // Teams, channels and their members: Teams' 403 names the roles.
 

@@ -1,12 +1,21 @@
 //! `policies/identitySecurityDefaultsEnforcementPolicy`: read (Policy.Read.All) and update
 //! `isEnabled` (Policy.ReadWrite.SecurityDefaults or Policy.ReadWrite.ConditionalAccess), as
-//! Graph documents it; PATCH answers 204.
+//! Graph documents it; PATCH answers 204. `policies/authorizationPolicy`: read, the singleton
+//! "that always exists for the tenant". `identity/conditionalAccess/policies`: list and get
+//! (Policy.Read.All); conditional access needs Microsoft Entra ID P1, and a tenant without it
+//! is refused with the 403 `AccessDenied` "Your tenant is not licensed for this feature."
+//! that Graph gives when such a tenant creates a policy (community-observed; the answer to a
+//! GET is UNCONFIRMED).
+//!
+//! Microsoft Learn: Get identitySecurityDefaultsEnforcementPolicy; authorizationPolicy
+//! resource type; List policies (conditional access).
 
 use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::odata::json_object;
 use crate::app::App;
+use crate::tenant::Tenant;
 use crate::web::Query;
 use crate::web::{GraphError, GraphResult, Reply};
 
@@ -66,6 +75,72 @@ pub(super) fn patch(app: &App, body: &[u8]) -> GraphResult {
     Ok(Reply::no_content())
 }
 
+/// `GET policies/authorizationPolicy`.
+pub(super) fn get_authorization(app: &App, q: &Query) -> GraphResult {
+    q.only(&["select"])?;
+    let p = app.store.read(|t| t.policies.authorization.clone());
+    Ok(Reply::ok(json!({
+        "@odata.context": format!("{}$metadata#policies/authorizationPolicy/$entity", app.graph_root()),
+        "id": "authorizationPolicy",
+        "displayName": "Authorization Policy",
+        "description": "Used to manage authorization related settings across the company.",
+        "allowInvitesFrom": p.allow_invites_from,
+        "allowedToSignUpEmailBasedSubscriptions": true,
+        "allowedToUseSSPR": p.allowed_to_use_sspr,
+        "allowEmailVerifiedUsersToJoinOrganization": false,
+        "allowUserConsentForRiskyApps": false,
+        "blockMsolPowerShell": p.block_msol_powershell,
+        "guestUserRoleId": p.guest_user_role_id,
+        "defaultUserRolePermissions": {
+            "allowedToCreateApps": p.allowed_to_create_apps,
+            "allowedToCreateSecurityGroups": p.allowed_to_create_security_groups,
+            "allowedToCreateTenants": true,
+            "allowedToReadBitlockerKeysForOwnedDevice": true,
+            "allowedToReadOtherUsers": p.allowed_to_read_other_users,
+            "permissionGrantPoliciesAssigned": p.permission_grant_policies_assigned,
+        },
+    })))
+}
+
+fn conditional_access(t: &Tenant) -> Result<&[Value], GraphError> {
+    if !t.has_entra_p1() {
+        return Err(GraphError::new(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "Your tenant is not licensed for this feature. Please upgrade your subscription to access it.",
+        ));
+    }
+    Ok(&t.policies.conditional_access)
+}
+
+/// `GET identity/conditionalAccess/policies`.
+pub(super) fn list_conditional_access(app: &App, q: &Query) -> GraphResult {
+    q.only(&["select", "filter"])?;
+    let policies = app
+        .store
+        .read(|t| conditional_access(t).map(<[Value]>::to_vec))?;
+    Ok(Reply::ok(json!({
+        "@odata.context": format!("{}$metadata#identity/conditionalAccess/policies", app.graph_root()),
+        "value": policies,
+    })))
+}
+
+/// `GET identity/conditionalAccess/policies/{id}`.
+pub(super) fn get_conditional_access(app: &App, id: &str) -> GraphResult {
+    app.store.read(|t| {
+        let policy = conditional_access(t)?
+            .iter()
+            .find(|p| p["id"].as_str().is_some_and(|p| p.eq_ignore_ascii_case(id)))
+            .ok_or_else(|| GraphError::not_found(id))?;
+        let mut body = policy.clone();
+        body["@odata.context"] = json!(format!(
+            "{}$metadata#identity/conditionalAccess/policies/$entity",
+            app.graph_root()
+        ));
+        Ok(Reply::ok(body))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use http::Method;
@@ -121,5 +196,55 @@ mod tests {
         let nobody = Claims { roles: vec![] };
         assert_eq!(k.graph_as(&nobody, Method::GET, PATH, None).status, 403);
         assert_eq!(k.graph(Method::GET, "/policies/nothing", None).status, 400);
+    }
+
+    #[test]
+    fn authorization_policy_and_conditional_access() {
+        let k = kit();
+        let a = k.graph(Method::GET, "/policies/authorizationPolicy", None);
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert_eq!(a.body["id"], "authorizationPolicy");
+        assert_eq!(a.body["allowInvitesFrom"], "everyone");
+        assert_eq!(
+            a.body["guestUserRoleId"],
+            "10dae51f-b6af-4016-8d66-8c2a99b929b3"
+        );
+        assert_eq!(
+            a.body["defaultUserRolePermissions"]["permissionGrantPoliciesAssigned"],
+            json!(["ManagePermissionGrantsForSelf.microsoft-user-default-legacy"])
+        );
+        let ca = "/identity/conditionalAccess/policies";
+        let a = k.graph(Method::GET, ca, None);
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert_eq!(a.body["value"], json!([]));
+        let policy = json!({"id": "p1", "displayName": "Require MFA", "state": "enabled"});
+        k.app
+            .store
+            .mutate(|t| {
+                t.policies.conditional_access.push(policy.clone());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(
+            k.graph(Method::GET, &format!("{ca}/p1"), None).body["state"],
+            "enabled"
+        );
+        assert_eq!(k.graph(Method::GET, &format!("{ca}/p2"), None).status, 404);
+        let nobody = Claims {
+            roles: vec!["User.Read.All".into()],
+        };
+        assert_eq!(k.graph_as(&nobody, Method::GET, ca, None).status, 403);
+        // A tenant without Entra ID P1 has no conditional access.
+        k.app
+            .store
+            .mutate(|t| {
+                for s in &mut t.skus {
+                    s.enabled = 0;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let a = k.graph(Method::GET, ca, None);
+        assert_eq!((a.status, a.code()), (403, "AccessDenied"));
     }
 }

@@ -15,7 +15,7 @@ use super::groups::{deleted, group, refs, settings};
 use super::odata::{is, method_not_allowed, not_found_segment};
 use super::permissions::*;
 use super::teams::{channels, members, operations, team};
-use super::{batch, licenses, mail, mailbox, org, policies, tracing, users};
+use super::{batch, licenses, mail, mailbox, org, policies, reports, roles, tracing, users};
 use crate::app::App;
 use crate::auth::Claims;
 use crate::web::path::normalize;
@@ -81,9 +81,9 @@ static ROUTES: &[Route<Need, Handler>] = &[
     get("subscribedSkus", ORG_READ, |r| licenses::list_skus(r.app)),
     get("subscribedSkus/{id}", ORG_READ, |r| licenses::get_sku(r.app, r.p("id"))),
     // Users.
-    get("users", USER_READ, |r| users::list(r.app, r.query)),
+    get("users", USER_READ, |r| users::list(r.app, r.claims, r.query)),
     post("users", USER_WRITE, |r| users::create(r.app, r.ctx, r.body)),
-    get("users/{id}", USER_READ, |r| users::get(r.app, r.p("id"), r.query)),
+    get("users/{id}", USER_READ, |r| users::get(r.app, r.claims, r.p("id"), r.query)),
     patch("users/{id}", USER_WRITE, |r| users::update(r.app, r.p("id"), r.body)),
     delete("users/{id}", USER_WRITE, |r| users::delete(r.app, r.p("id"))),
     post("users/{id}/assignLicense", LICENSE_WRITE, |r| licenses::assign(r.app, r.ctx, r.p("id"), r.body)),
@@ -103,10 +103,24 @@ static ROUTES: &[Route<Need, Handler>] = &[
     get("admin/exchange/tracing/messageTraces", TRACE_READ, |r| tracing::list(r.app, r.ctx, r.query)),
     none("admin/exchange/tracing/messageTraces/{id}"),
     get("admin/exchange/tracing/messageTraces/{id}/{function}", TRACE_READ, |r| tracing::function(r.app, r.ctx, r.p("id"), r.p("function"))),
+    // Directory roles.
+    get("directoryRoles", ROLE_READ, |r| roles::list(r.app, r.query)),
+    get("directoryRoles/{id}", ROLE_READ, |r| roles::get(r.app, r.p("id"))),
+    get("directoryRoles/{id}/members", ROLE_READ, |r| roles::members(r.app, r.p("id"), r.query)),
+    // Reports.
+    none("reports"),
+    none("reports/authenticationMethods"),
+    get("reports/authenticationMethods/userRegistrationDetails", AUDIT_READ, |r| reports::list(r.app, r.query)),
+    get("reports/authenticationMethods/userRegistrationDetails/{id}", AUDIT_READ, |r| reports::get(r.app, r.p("id"))),
     // Policies.
     none("policies"),
     get("policies/identitySecurityDefaultsEnforcementPolicy", POLICY_READ, |r| policies::get(r.app, r.query)),
     patch("policies/identitySecurityDefaultsEnforcementPolicy", POLICY_WRITE, |r| policies::patch(r.app, r.body)),
+    get("policies/authorizationPolicy", AUTHORIZATION_POLICY_READ, |r| policies::get_authorization(r.app, r.query)),
+    none("identity"),
+    none("identity/conditionalAccess"),
+    get("identity/conditionalAccess/policies", CONDITIONAL_ACCESS_READ, |r| policies::list_conditional_access(r.app, r.query)),
+    get("identity/conditionalAccess/policies/{id}", CONDITIONAL_ACCESS_READ, |r| policies::get_conditional_access(r.app, r.p("id"))),
     // Groups and their recycle bin.
     any("directory/deletedItems", |_| deleted::cast_required()),
     get("directory/deletedItems/{cast:type}", DELETED_READ, |r| deleted::list(r.app, r.p("cast"), r.query)),
@@ -217,7 +231,10 @@ pub(crate) fn route(
 /// Whether a path's first segment may be followed by OData key segments.
 fn takes_keys(first: &str) -> bool {
     let name = first.split('(').next().unwrap_or_default();
-    ["groups", "teams", "planner"].iter().any(|n| is(name, n)) || is(first, "directory")
+    ["groups", "teams", "planner", "directoryRoles"]
+        .iter()
+        .any(|n| is(name, n))
+        || is(first, "directory")
 }
 
 /// `/groups/{id}/team[/…]` as `/teams/{id}[/…]`.

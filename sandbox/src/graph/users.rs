@@ -1,11 +1,18 @@
 //! `users`: create, read (with `$select`), list (with `$filter`, `$top` and `$skiptoken`
 //! paging), update and delete, with the directory's validation rules and error messages.
+//!
+//! `signInActivity` is returned only when `$select` names it, needs `AuditLog.Read.All`
+//! besides a user-read permission, and a tenant with Microsoft Entra ID P1 or P2; without
+//! one Graph answers 403 `Authentication_RequestFromNonPremiumTenantOrB2CTenant`, "Neither
+//! tenant is B2C or tenant doesn't have premium license" (Graph known issues; Entra
+//! troubleshooting). Microsoft shows the body only; the 403 is community-observed.
 
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use super::odata::json_object;
 use crate::app::App;
+use crate::auth::Claims;
 use crate::tenant::{Tenant, User};
 use crate::web::paging::page;
 use crate::web::query::{Query, matches, parse_filter};
@@ -36,9 +43,12 @@ const SELECTABLE: &[&str] = &[
     "companyName",
     "country",
     "createdDateTime",
+    "creationType",
     "department",
     "displayName",
     "employeeId",
+    "externalUserState",
+    "externalUserStateChangeDateTime",
     "givenName",
     "id",
     "jobTitle",
@@ -70,6 +80,7 @@ const FILTER_EQ: &[&str] = &[
     "jobTitle",
     "mailNickname",
     "usageLocation",
+    "userType",
 ];
 const FILTER_STARTSWITH: &[&str] = &[
     "displayName",
@@ -134,6 +145,54 @@ const REQUIRED_ON_CREATE: &[&str] = &[
     "userPrincipalName",
 ];
 
+/// Returned only when `$select` names it (see the module's note).
+const SIGN_IN_ACTIVITY: &str = "signInActivity";
+
+/// The permissions that may read `signInActivity` (with a user-read permission).
+const SIGN_IN_READ: &[&str] = &["AuditLog.Read.All"];
+
+/// Refuses `signInActivity` to an app without `AuditLog.Read.All` or a tenant without P1.
+fn check_sign_in_access(t: &Tenant, claims: &Claims) -> Result<(), GraphError> {
+    if !claims.has_any(SIGN_IN_READ) {
+        return Err(GraphError::forbidden());
+    }
+    if !t.has_entra_p1() {
+        return Err(GraphError::new(
+            StatusCode::FORBIDDEN,
+            "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+            "Neither tenant is B2C or tenant doesn't have premium license",
+        ));
+    }
+    Ok(())
+}
+
+fn sign_in_json(u: &User) -> Value {
+    let at = |t: Option<time::OffsetDateTime>| t.map(rfc3339);
+    let request = |t: Option<time::OffsetDateTime>, kind: &str| {
+        t.map(|t| {
+            crate::tenant::ids::derived_guid(&format!("sign-in/{}/{kind}/{}", u.id, rfc3339(t)))
+        })
+    };
+    let s = &u.sign_in;
+    json!({
+        "lastSignInDateTime": at(s.last_sign_in),
+        "lastSignInRequestId": request(s.last_sign_in, "interactive"),
+        "lastNonInteractiveSignInDateTime": at(s.last_non_interactive_sign_in),
+        "lastNonInteractiveSignInRequestId": request(s.last_non_interactive_sign_in, "non-interactive"),
+        "lastSuccessfulSignInDateTime": at(s.last_successful_sign_in),
+        "lastSuccessfulSignInRequestId": request(s.last_successful_sign_in, "successful"),
+    })
+}
+
+/// The user's Graph JSON with every property `select` names (`signInActivity` included).
+fn selected_json(t: &Tenant, u: &User, select: &[&'static str]) -> Map<String, Value> {
+    let mut full = full_json(t, u);
+    if select.contains(&SIGN_IN_ACTIVITY) {
+        full.insert(SIGN_IN_ACTIVITY.into(), sign_in_json(u));
+    }
+    project(&full, select)
+}
+
 /// The user as Graph represents it, with every selectable property.
 pub(super) fn full_json(t: &Tenant, u: &User) -> Map<String, Value> {
     let mut out = Map::new();
@@ -181,6 +240,7 @@ fn parse_select(q: &Query) -> Result<Option<Vec<&'static str>>, GraphError> {
     for name in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let canonical = SELECTABLE
             .iter()
+            .chain(&[SIGN_IN_ACTIVITY])
             .find(|p| p.eq_ignore_ascii_case(name))
             .ok_or_else(|| {
                 GraphError::odata(format!(
@@ -210,25 +270,26 @@ pub(super) fn entity_reply(app: &App, t: &Tenant, u: &User, status: StatusCode) 
     Reply::json(status, Value::Object(body))
 }
 
-pub(super) fn get(app: &App, key: &str, q: &Query) -> GraphResult {
+pub(super) fn get(app: &App, claims: &Claims, key: &str, q: &Query) -> GraphResult {
     q.only(&["select"])?;
     let select = parse_select(q)?;
+    let fields = select.as_deref().unwrap_or(DEFAULT_SELECT);
     app.store.read(|t| {
         let u = &t.users[t.find_user(key).ok_or_else(|| GraphError::not_found(key))?];
+        if fields.contains(&SIGN_IN_ACTIVITY) {
+            check_sign_in_access(t, claims)?;
+        }
         let mut body = Map::new();
         body.insert(
             "@odata.context".into(),
             json!(context(app, select.as_deref(), true)),
         );
-        body.extend(project(
-            &full_json(t, u),
-            select.as_deref().unwrap_or(DEFAULT_SELECT),
-        ));
+        body.extend(selected_json(t, u, fields));
         Ok(Reply::ok(Value::Object(body)))
     })
 }
 
-pub(super) fn list(app: &App, q: &Query) -> GraphResult {
+pub(super) fn list(app: &App, claims: &Claims, q: &Query) -> GraphResult {
     q.only(&["select", "filter", "top", "skiptoken"])?;
     let select = parse_select(q)?;
     let clauses = match q.get("filter") {
@@ -237,13 +298,17 @@ pub(super) fn list(app: &App, q: &Query) -> GraphResult {
     };
     let fields = select.as_deref().unwrap_or(DEFAULT_SELECT);
     let all: Vec<Map<String, Value>> = app.store.read(|t| {
-        t.users
-            .iter()
-            .map(|u| full_json(t, u))
-            .filter(|full| matches(&clauses, &Value::Object(full.clone())))
-            .map(|full| project(&full, fields))
-            .collect()
-    });
+        if fields.contains(&SIGN_IN_ACTIVITY) {
+            check_sign_in_access(t, claims)?;
+        }
+        Ok::<_, GraphError>(
+            t.users
+                .iter()
+                .filter(|u| matches(&clauses, &Value::Object(full_json(t, u))))
+                .map(|u| selected_json(t, u, fields))
+                .collect(),
+        )
+    })?;
     page(
         &app.graph_root(),
         q,
@@ -451,13 +516,7 @@ pub(super) fn create(app: &App, ctx: &Ctx, body: &[u8]) -> GraphResult {
             .into_iter()
             .filter(|(_, v)| !v.is_null())
             .collect();
-        let user = User {
-            id: uuid::Uuid::new_v4().to_string(),
-            created_date_time: ctx.now,
-            props,
-            assigned_licenses: Vec::new(),
-            mailbox: None,
-        };
+        let user = User::new(uuid::Uuid::new_v4().to_string(), ctx.now, props);
         let reply = entity_reply(app, t, &user, StatusCode::CREATED);
         t.users.push(user);
         Ok(reply)
@@ -486,7 +545,8 @@ pub(super) fn update(app: &App, key: &str, body: &[u8]) -> GraphResult {
 pub(super) fn delete(app: &App, key: &str) -> GraphResult {
     app.store.mutate(|t| {
         let i = t.find_user(key).ok_or_else(|| GraphError::not_found(key))?;
-        t.users.remove(i);
+        let user = t.users.remove(i);
+        t.forget_role_member(&user.id);
         Ok(Reply::no_content())
     })
 }

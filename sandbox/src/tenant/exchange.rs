@@ -1,6 +1,7 @@
 //! The Exchange Online part of the tenant, persisted with it: organization-wide configuration
-//! objects, per-mailbox settings changed by Set- cmdlets, retention tags and policies, and the
-//! organization's add-ins. Objects are kept by their Exchange property names, as the cmdlets
+//! objects, per-mailbox settings changed by Set- cmdlets, retention tags and policies, the
+//! organization's add-ins, and mail flow protection (remote domains, the outbound spam filter
+//! policy, DKIM signing per domain). Objects are kept by their Exchange property names, as the cmdlets
 //! output them. A new tenant starts as Exchange Online provisions one (the Default MRM Policy
 //! and its tags included).
 
@@ -30,6 +31,16 @@ pub(crate) struct ExchangeState {
     pub retention_policies: Vec<Map<String, Value>>,
     /// Organization add-ins installed with New-App -OrganizationApp.
     pub apps: Vec<Map<String, Value>>,
+    /// Per mailbox (by user id): client access settings (`ImapEnabled`, …) that differ from
+    /// a new mailbox's.
+    pub cas_mailboxes: BTreeMap<String, Map<String, Value>>,
+    /// Remote domains (`Get-RemoteDomain`), the built-in `Default` (`*`) first.
+    pub remote_domains: Vec<Map<String, Value>>,
+    /// Outbound spam filter policies (`Get-HostedOutboundSpamFilterPolicy`), `Default` first.
+    pub outbound_spam_policies: Vec<Map<String, Value>>,
+    /// DKIM signing configurations of custom domains, by domain (lower case): enabled or not.
+    /// The initial `*.onmicrosoft.com` domain is always signed.
+    pub dkim: BTreeMap<String, bool>,
 }
 
 fn obj(v: Value) -> Map<String, Value> {
@@ -83,8 +94,60 @@ impl Default for ExchangeState {
             retention_tags,
             retention_policies,
             apps: Vec::new(),
+            cas_mailboxes: BTreeMap::new(),
+            remote_domains: vec![default_remote_domain()],
+            outbound_spam_policies: vec![default_outbound_spam_policy()],
+            dkim: BTreeMap::new(),
         }
     }
+}
+
+/// The built-in remote domain: "the AutoForwardEnabled parameter … default value is $true"
+/// for it in Exchange Online (Set-RemoteDomain).
+fn default_remote_domain() -> Map<String, Value> {
+    obj(json!({
+        "Name": "Default",
+        "Identity": "Default",
+        "DomainName": "*",
+        "IsInternal": false,
+        "AutoForwardEnabled": true,
+        "AutoReplyEnabled": true,
+        "AllowedOOFType": "External",
+        "DeliveryReportEnabled": true,
+        "NDREnabled": true,
+        "MeetingForwardNotificationEnabled": false,
+        "TrustedMailOutboundEnabled": false,
+        "TrustedMailInboundEnabled": false,
+        "ContentType": "MimeHtmlText",
+        "CharacterSet": "iso-8859-1",
+        "TNEFEnabled": null,
+        "IsValid": true,
+        "ObjectState": "Unchanged",
+    }))
+}
+
+/// The default outbound spam filter policy: `AutoForwardingMode` "Automatic - System-controlled
+/// … This is the default value" (Set-HostedOutboundSpamFilterPolicy).
+fn default_outbound_spam_policy() -> Map<String, Value> {
+    obj(json!({
+        "Name": "Default",
+        "Identity": "Default",
+        "IsDefault": true,
+        "Enabled": true,
+        "AutoForwardingMode": "Automatic",
+        "RecipientLimitExternalPerHour": 0,
+        "RecipientLimitInternalPerHour": 0,
+        "RecipientLimitPerDay": 0,
+        "ActionWhenThresholdReached": "BlockUserForToday",
+        "NotifyOutboundSpam": false,
+        "NotifyOutboundSpamRecipients": [],
+        "BccSuspiciousOutboundMail": false,
+        "BccSuspiciousOutboundAdditionalRecipients": [],
+        "AdminDisplayName": "",
+        "ConfigurationType": "Configuration",
+        "IsValid": true,
+        "ObjectState": "Unchanged",
+    }))
 }
 
 impl ExchangeState {

@@ -6,7 +6,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::directory::AssignedLicense;
-use super::mailbox::{Mailbox, default_settings};
+use super::mailbox::{Mailbox, MailboxKind};
 use super::state::Tenant;
 use crate::web::GraphError;
 
@@ -95,11 +95,7 @@ impl Tenant {
                 user.props.insert("mail".into(), json!(upn));
             }
             if user.mailbox.is_none() {
-                user.mailbox = Some(Mailbox {
-                    ready_at,
-                    settings: default_settings(),
-                    rules: Vec::new(),
-                });
+                user.mailbox = Some(Mailbox::new(ready_at, MailboxKind::User));
             }
         }
         Ok(())

@@ -1,5 +1,6 @@
 //! A user's Exchange mailbox: created when an Exchange plan is first assigned, answering once
-//! provisioning finishes, with its `mailboxSettings` and inbox rules.
+//! provisioning finishes, with its `mailboxSettings` and inbox rules. A shared mailbox needs no
+//! license ("up to 50 GB without a license", Microsoft Learn: About shared mailboxes).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -13,6 +14,38 @@ pub(crate) struct Mailbox {
     pub ready_at: OffsetDateTime,
     pub settings: Value,
     pub rules: Vec<Value>,
+    #[serde(default)]
+    pub kind: MailboxKind,
+}
+
+/// What `RecipientTypeDetails` calls the mailbox.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub(crate) enum MailboxKind {
+    #[default]
+    User,
+    Shared,
+}
+
+impl MailboxKind {
+    pub fn recipient_type_details(self) -> &'static str {
+        match self {
+            MailboxKind::User => "UserMailbox",
+            MailboxKind::Shared => "SharedMailbox",
+        }
+    }
+}
+
+impl Mailbox {
+    /// A mailbox answering from `ready_at`, with a new mailbox's settings and no rules.
+    pub fn new(ready_at: OffsetDateTime, kind: MailboxKind) -> Mailbox {
+        Mailbox {
+            ready_at,
+            settings: default_settings(),
+            rules: Vec::new(),
+            kind,
+        }
+    }
 }
 
 /// Whether a user's mailbox answers REST calls now.

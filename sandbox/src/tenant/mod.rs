@@ -8,8 +8,11 @@
 //!   group, its channels and operations; `connect`: tabs, channel addresses and plans.
 //! - `exchange`: Exchange Online's organization state (configuration, retention, add-ins);
 //!   `trace`: message trace records; `addins`: the manifest catalogue add-ins install from.
+//! - `identity`: users' authentication methods and sign-in activity, and the tenant's Entra ID
+//!   P1; `roles`: directory roles, their members and the app's Exchange access.
 //! - `policies`: directory policies; `ids`: identifiers derived from seeds.
-//! - `state`: the tenant as a whole and its seed; `store`: its persistence as `tenant.json`.
+//! - `state`: the tenant as a whole; `seed`: the realistic tenant a new sandbox starts as;
+//!   `store`: its persistence as `tenant.json`.
 //!
 //! A new entity is a module here and a field of [`Tenant`] (with `#[serde(default)]`, so
 //! existing `tenant.json` files stay readable).
@@ -20,10 +23,13 @@ pub(crate) mod directory;
 pub(crate) mod exchange;
 mod group_rules;
 pub(crate) mod groups;
+pub(crate) mod identity;
 pub(crate) mod ids;
 pub(crate) mod licensing;
 pub(crate) mod mailbox;
 pub(crate) mod policies;
+pub(crate) mod roles;
+mod seed;
 pub(crate) mod state;
 pub(crate) mod store;
 pub(crate) mod teams;

@@ -1,6 +1,7 @@
 //! The tenant as a whole, as `tenant.json` persists it: the organization, its domains and
-//! SKUs, users, groups (with their teams), Exchange Online's state, connections and policies;
-//! the seed a new tenant starts from; and the directory's lookups across them.
+//! SKUs, users, directory roles, groups (with their teams), Exchange Online's state,
+//! connections and policies; the bare tenant the seed (`seed`) builds on; and the directory's
+//! lookups across them.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -12,8 +13,9 @@ use super::directory::{
 };
 use super::exchange::ExchangeState;
 use super::groups::Group;
-use super::mailbox::{Mailbox, MailboxState, default_settings};
+use super::mailbox::{Mailbox, MailboxKind, MailboxState};
 use super::policies::PoliciesState;
+use super::roles::{self, DirectoryRole, RoleMember};
 use crate::web::GraphError;
 
 /// The whole tenant, as persisted.
@@ -40,14 +42,19 @@ pub(crate) struct Tenant {
     /// Channel tabs, channel email addresses and Planner plans.
     #[serde(default)]
     pub connect: ConnectState,
-    /// Directory policies (security defaults).
+    /// Directory policies (security defaults, authorization, conditional access).
     #[serde(default)]
     pub policies: PoliciesState,
+    /// Activated directory roles and who holds them.
+    #[serde(default = "roles::default_roles")]
+    pub directory_roles: Vec<DirectoryRole>,
 }
 
 impl Tenant {
-    /// The seed: the organization, its domains and SKUs, and one licensed admin.
-    pub fn seed(tenant_id: &str) -> Tenant {
+    /// The organization, its domains and SKUs, and one licensed Global Administrator; the app
+    /// is Exchange Administrator. Unit tests start here; a new sandbox starts from
+    /// [`Tenant::seed`].
+    pub fn bare(tenant_id: &str) -> Tenant {
         let now = OffsetDateTime::now_utc();
         let plan = |id: &str, name: &str| ServicePlan {
             service_plan_id: id.into(),
@@ -113,10 +120,10 @@ impl Tenant {
             ),
         ];
         let upn = format!("admin@{DEFAULT_DOMAIN}");
-        let admin = User {
-            id: uuid::Uuid::new_v4().to_string(),
-            created_date_time: now,
-            props: json!({
+        let mut admin = User::new(
+            uuid::Uuid::new_v4().to_string(),
+            now,
+            json!({
                 "accountEnabled": true,
                 "displayName": "Sandbox Admin",
                 "givenName": "Sandbox",
@@ -131,32 +138,27 @@ impl Tenant {
             .as_object()
             .cloned()
             .unwrap_or_default(),
-            assigned_licenses: vec![AssignedLicense {
-                sku_id: "cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46".into(),
-                disabled_plans: vec![],
-            }],
-            mailbox: Some(Mailbox {
-                ready_at: now,
-                settings: default_settings(),
-                rules: vec![],
-            }),
-        };
+        );
+        admin.assigned_licenses = vec![AssignedLicense {
+            sku_id: "cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46".into(),
+            disabled_plans: vec![],
+        }];
+        admin.mailbox = Some(Mailbox::new(now, MailboxKind::User));
+        let directory_roles = vec![
+            DirectoryRole::new(
+                roles::GLOBAL_ADMINISTRATOR,
+                vec![RoleMember::User(admin.id.clone())],
+            ),
+            DirectoryRole::new(roles::EXCHANGE_ADMINISTRATOR, vec![RoleMember::ThisApp]),
+        ];
         Tenant {
             id: tenant_id.into(),
             display_name: "Liberty Gold Silver (sandbox)".into(),
             country_letter_code: "US".into(),
             created_date_time: now,
             domains: vec![
-                Domain {
-                    name: DEFAULT_DOMAIN.into(),
-                    is_default: true,
-                    is_initial: false,
-                },
-                Domain {
-                    name: INITIAL_DOMAIN.into(),
-                    is_default: false,
-                    is_initial: true,
-                },
+                Domain::new(DEFAULT_DOMAIN, true, false),
+                Domain::new(INITIAL_DOMAIN, false, true),
             ],
             skus,
             users: vec![admin],
@@ -165,6 +167,7 @@ impl Tenant {
             exchange: Default::default(),
             connect: Default::default(),
             policies: Default::default(),
+            directory_roles,
         }
     }
 
@@ -216,9 +219,10 @@ impl Tenant {
         })
     }
 
+    /// A user mailbox answers while an Exchange plan is assigned; a shared one needs none.
     pub fn mailbox_state(&self, user: &User, now: OffsetDateTime) -> MailboxState {
         match &user.mailbox {
-            Some(mb) if self.has_exchange(user) => {
+            Some(mb) if mb.kind == MailboxKind::Shared || self.has_exchange(user) => {
                 if now >= mb.ready_at {
                     MailboxState::Ready
                 } else {
@@ -258,7 +262,7 @@ mod tests {
 
     #[test]
     fn seed_has_licensed_admin_with_ready_mailbox() {
-        let t = Tenant::seed("tid");
+        let t = Tenant::bare("tid");
         let admin = &t.users[t.find_user("ADMIN@LibertyGoldSilver.com").unwrap()];
         assert!(t.has_exchange(admin));
         assert_eq!(
@@ -272,7 +276,7 @@ mod tests {
 
     #[test]
     fn disabled_exchange_plan_means_no_mailbox() {
-        let mut t = Tenant::seed("tid");
+        let mut t = Tenant::bare("tid");
         t.users[0].assigned_licenses[0].disabled_plans =
             vec!["9aaf7827-d63c-4b61-89c3-182f06f82e5c".into()];
         assert!(!t.has_exchange(&t.users[0]));

@@ -17,8 +17,14 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    /// Loads `dir/tenant.json` unless `reset` or absent, else seeds (and persists) a new tenant.
-    pub fn open(dir: &Path, reset: bool, tenant_id: &str) -> Result<Store, SandboxError> {
+    /// Loads `dir/tenant.json` unless `reset` or absent, else starts (and persists) a new tenant
+    /// from `seed` (a sandbox's is [`Tenant::seed`]).
+    pub fn open(
+        dir: &Path,
+        reset: bool,
+        tenant_id: &str,
+        seed: fn(&str) -> Tenant,
+    ) -> Result<Store, SandboxError> {
         let path = dir.join("tenant.json");
         let loaded = if reset || !path.exists() {
             None
@@ -38,7 +44,7 @@ impl Store {
         };
         let fresh = loaded.is_none();
         let store = Store {
-            tenant: Mutex::new(loaded.unwrap_or_else(|| Tenant::seed(tenant_id))),
+            tenant: Mutex::new(loaded.unwrap_or_else(|| seed(tenant_id))),
             path,
         };
         if fresh {
@@ -105,23 +111,46 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::Store;
+    use crate::tenant::Tenant;
     use crate::testkit::{TENANT, tenant};
 
     #[test]
     fn state_persists_groups_and_teams() {
         let t = tenant();
         let (gid, _) = t.group_team("kept");
-        let store = Store::open(&t.dir, false, TENANT).unwrap();
+        let store = Store::open(&t.dir, false, TENANT, Tenant::seed).unwrap();
         store.read(|tenant| {
             let g = &tenant.groups[tenant.find_group(&gid).unwrap()];
             assert!(g.has_team());
             assert_eq!(g.team.as_ref().unwrap().channels[0].display_name, "General");
         });
-        // A tenant.json written before groups existed still loads.
-        let mut old = serde_json::to_value(crate::tenant::Tenant::seed(TENANT)).unwrap();
-        old.as_object_mut().unwrap().remove("groups");
-        old.as_object_mut().unwrap().remove("deletedGroups");
-        let loaded: crate::tenant::Tenant = serde_json::from_value(old).unwrap();
+        // A tenant.json written before groups, roles and sign-ins existed still loads.
+        let mut old = serde_json::to_value(Tenant::seed(TENANT)).unwrap();
+        let o = old.as_object_mut().unwrap();
+        for key in ["groups", "deletedGroups", "directoryRoles"] {
+            o.remove(key);
+        }
+        for u in o["users"].as_array_mut().unwrap() {
+            let u = u.as_object_mut().unwrap();
+            u.remove("authMethods");
+            u.remove("signIn");
+        }
+        for d in o["domains"].as_array_mut().unwrap() {
+            d.as_object_mut()
+                .unwrap()
+                .remove("passwordValidityPeriodInDays");
+        }
+        let loaded: Tenant = serde_json::from_value(old).unwrap();
         assert!(loaded.groups.is_empty() && loaded.deleted_groups.is_empty());
+        assert_eq!(
+            loaded.app_exchange_access(),
+            crate::tenant::roles::ExchangeAccess::Full
+        );
+        assert!(
+            loaded
+                .users
+                .iter()
+                .all(|u| u.sign_in.last_sign_in.is_none())
+        );
     }
 }

@@ -30,13 +30,7 @@ const USER_DEFAULT: &[&str] = &[
 ];
 
 fn user_properties(t: &Tenant) -> Vec<String> {
-    let probe = User {
-        id: String::new(),
-        created_date_time: OffsetDateTime::UNIX_EPOCH,
-        props: Map::new(),
-        assigned_licenses: Vec::new(),
-        mailbox: None,
-    };
+    let probe = User::new(String::new(), OffsetDateTime::UNIX_EPOCH, Map::new());
     users::full_json(t, &probe).keys().cloned().collect()
 }
 

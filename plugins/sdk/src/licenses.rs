@@ -1,4 +1,11 @@
-//! The three licenses the spec offers and their SKUs in `GET /subscribedSkus`.
+//! The three licenses the spec offers (BusinessBasic, BusinessStandard,
+//! BusinessPremium), their SKU part numbers, products and list prices, and
+//! the tenant's SKUs as `GET /subscribedSkus` lists them.
+//!
+//! Graph has no price: the list prices here are Microsoft's published monthly
+//! price per user with an annual commitment, in US dollars (microsoft.com,
+//! "Compare all Microsoft 365 business plans"); a tenant's own price may
+//! differ (currency, partner, monthly commitment).
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -47,6 +54,15 @@ impl License {
         }
     }
 
+    /// The published monthly list price per user, US dollars, annual commitment.
+    pub fn monthly_list_price_usd(self) -> f64 {
+        match self {
+            License::BusinessBasic => 6.0,
+            License::BusinessStandard => 12.5,
+            License::BusinessPremium => 22.0,
+        }
+    }
+
     /// The license for a SKU part number, when it is one of the three.
     pub fn from_part_number(part: &str) -> Option<License> {
         License::ALL
@@ -87,7 +103,7 @@ impl Sku {
 
 /// All SKUs in a `GET /subscribedSkus` response.
 pub fn parse_skus(body: &Value) -> Vec<Sku> {
-    m365_plugin_sdk::graph::collection(body)
+    crate::graph::collection(body)
         .iter()
         .filter_map(Sku::from_json)
         .collect()
